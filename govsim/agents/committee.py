@@ -1,0 +1,80 @@
+"""Committees: the residents' committee, the deliberative council, owners' committees."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from govsim.regimes import COMMITTEE, HOURS_PER_CASE
+
+STAFF_HOURS = 8.0  # a paid worker's day
+
+
+def committee_members(households: int | np.ndarray, per_member: int = 250, lo: int = 3, hi: int = 9):
+    """Residents' committee size: about one member per 200-300 households, 3 to 9 members."""
+    return np.clip(np.rint(np.asarray(households) / per_member), lo, hi).astype(int)
+
+
+class Committee(mesa.Agent):
+    """A committee of one community.
+
+    ``kind`` is ``"residents"`` (the residents' committee: staff hours, administrative load
+    pushed down by government, mediation), ``"council"`` (deliberative council of elected
+    directors: monthly meetings, an extra one when at least a third of directors ask) or
+    ``"owners"`` (owners' committee: volunteers handling repairs and parking in its estate).
+    """
+
+    def __init__(self, model: mesa.Model, community: int, kind: str = "residents", *, members: int,
+                 member_paid: bool, member_hours: float, mediation_skill: float):
+        super().__init__(model)
+        self.community = int(community)
+        self.kind = kind
+        self.members = int(members)
+        self.member_paid = bool(member_paid)
+        self.member_hours = float(member_hours)
+        self.mediation_skill = float(mediation_skill)
+        # Set by the government each year / by the model each day.
+        self.workers = 0.0
+        self.assistants = 0.0
+        self.dispatched = 0.0
+        self.admin_hours = 0.0  # administrative load pushed down, hours/day
+        self.delegated_hours = 0.0  # hours funded with delegated tasks (power and money follow task)
+        self.supervision_hours = 0.0
+        self.free_hours = 0.0
+        self.extra_cases_today = 0.0  # on-the-spot resolution at meetings
+        self.account = -1
+        # Council state.
+        self.directors = np.empty(0, dtype=np.int64)
+        self.next_meeting = 0
+        self.meetings_held = 0
+        self.extra_meetings = 0
+
+    # ------------------------------------------------------------------ capacity
+    @property
+    def staff_hours(self) -> float:
+        """All hours the committee's people work in a day (members, workers, assistants)."""
+        return (self.members * self.member_hours
+                + (self.workers + self.assistants + self.dispatched) * STAFF_HOURS
+                + self.delegated_hours)
+
+    def plan_day(self) -> None:
+        """Administrative load and supervision crowd out self-governing work."""
+        self.free_hours = max(0.0, self.staff_hours - self.admin_hours - self.supervision_hours)
+
+    @property
+    def admin_share(self) -> float:
+        return min(1.0, self.admin_hours / max(self.staff_hours, 1e-9))
+
+    @property
+    def case_capacity(self) -> float:
+        """Cases per day the committee can work on."""
+        return self.free_hours / HOURS_PER_CASE[COMMITTEE] + self.extra_cases_today
+
+    @property
+    def visit_strength(self) -> float:
+        """How much of its day the committee can spend visiting households (0..1)."""
+        return self.free_hours / max(self.staff_hours, 1e-9)
+
+    def __repr__(self) -> str:
+        return (f"Committee({self.kind}, community={self.community}, members={self.members}, "
+                f"staff_hours={self.staff_hours:.1f}, admin_hours={self.admin_hours:.1f}, free={self.free_hours:.1f})")

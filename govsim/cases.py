@@ -1,0 +1,461 @@
+"""Cases: needs and neighbour disputes, from arrival to resolution or collective incident.
+
+Life of a case (each stage is array code over the case table)::
+
+    arrive   needs and disputes arise per resident at the scenario's rates
+    detect   self-report, committee visit, building head, grid screening (daily chances)
+    triage   its class (general / coordination / emergency / approval) picks the regime's
+             escalation chain; the case enters at the chain's first level
+    handle   each handler works its queue up to its capacity (emergencies first, then oldest);
+             a worked case resolves with p = fit[level, class] * skill * load factor
+    escalate after too many failed attempts or too long a wait, the case moves up the chain
+             (approval cases are forwarded by levels that cannot approve)
+    incident unresolved grievance past a threshold in a connected cluster of residents
+             becomes a collective incident (an emergency case at the district)
+
+Every case keeps its path (levels visited, in order), detection channel and days.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.sparse.csgraph import connected_components
+
+from govsim.regimes import (
+    CLASSES,
+    COMMUNITY_LEVELS,
+    DISTRICT,
+    EMERGENCY,
+    GRID,
+    HOURS_PER_CASE,
+    LEVELS,
+    MAX_ATTEMPTS,
+    PATIENCE_DAYS,
+    PRIORITY,
+    STREET,
+    Institutions,
+)
+
+UNDETECTED, OPEN, RESOLVED, LAPSED = range(4)
+STATUSES = ("undetected", "open", "resolved", "lapsed")
+NEED, DISPUTE = 0, 1
+KINDS = ("need", "dispute")
+CHANNELS = ("self_report", "committee", "building_head", "grid", "incident")
+SELF_REPORT, COMMITTEE_VISIT, BUILDING_HEAD, GRID_SCREENING, INCIDENT = range(len(CHANNELS))
+CATEGORIES = ("sanitation", "security", "parking", "elderly_care", "repairs", "neighbour")
+NEED_CATEGORY_P = np.array([0.2, 0.15, 0.2, 0.15, 0.3])
+DISPUTE_CLASS_P = np.array([0.30, 0.60, 0.05, 0.05])  # neighbour disputes are mostly coordination
+OVERLOAD_PENALTY = 0.3  # quality loss per unit of queue beyond capacity
+
+_FIELDS = {
+    "resident": np.int32,
+    "other": np.int32,
+    "community": np.int32,
+    "grid": np.int32,
+    "building": np.int32,
+    "kind": np.int8,
+    "category": np.int8,
+    "cls": np.int8,
+    "severity": np.float32,
+    "p_self": np.float32,
+    "arisen": np.int32,
+    "detected": np.int32,
+    "channel": np.int8,
+    "status": np.int8,
+    "level": np.int8,
+    "chain_pos": np.int8,
+    "level_since": np.int32,
+    "attempts": np.int16,
+    "escalations": np.int8,
+    "left_community": np.bool_,
+    "path": np.int64,
+    "hops": np.int8,
+    "hours": np.float32,
+    "closed": np.int32,
+    "resolved_level": np.int8,
+}
+
+
+class HandlerIndex:
+    """Numbers every handler instance (a community's committee, a grid, a street...)."""
+
+    def __init__(self, n_communities: int, n_grids: int, street_of: np.ndarray):
+        self.street_of = street_of.astype(np.int64)
+        n_streets = int(street_of.max()) + 1 if len(street_of) else 1
+        self.sizes = np.array(
+            [n_communities, n_grids, n_communities, n_communities, n_communities, n_streets, 1]
+        )
+        self.offsets = np.concatenate(([0], np.cumsum(self.sizes)[:-1]))
+        self.total = int(self.sizes.sum())
+        self.n_streets = n_streets
+
+    def key(self, level: np.ndarray, community: np.ndarray, grid: np.ndarray) -> np.ndarray:
+        level = level.astype(np.int64)
+        inst = community.astype(np.int64)
+        inst = np.where(level == GRID, grid, inst)
+        inst = np.where(level == STREET, self.street_of[community], inst)
+        inst = np.where(level == DISTRICT, 0, inst)
+        return self.offsets[level] + inst
+
+    def slice(self, level: int) -> slice:
+        return slice(int(self.offsets[level]), int(self.offsets[level] + self.sizes[level]))
+
+    def level_of_key(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.sizes)), self.sizes)
+
+
+class CaseBook:
+    """The case table (growable columns) and the stages of a case's life."""
+
+    def __init__(self, institutions: Institutions, handlers: HandlerIndex, capacity: int = 4096):
+        self.inst = institutions
+        self.handlers = handlers
+        self.size = 0
+        self._cap = capacity
+        for name, dtype in _FIELDS.items():
+            setattr(self, name, np.zeros(capacity, dtype=dtype))
+        self.pending = np.empty(0, dtype=np.int64)  # undetected
+        self.open_idx = np.empty(0, dtype=np.int64)  # detected, not resolved
+        self.counts = dict.fromkeys(
+            (
+                "arisen",
+                "detected",
+                "resolved",
+                "self_resolved",
+                "lapsed",
+                "escalations",
+                "incidents",
+                "disputes_arisen",
+                "disputes_detected",
+                "disputes_resolved",
+                "disputes_self_resolved",
+                "left_community",
+            ),
+            0,
+        )
+        self.delay_sum = 0.0
+        self.handler_hours = np.zeros(handlers.total)  # cumulative hours per handler
+        self.today_hours = np.zeros(handlers.total)
+
+    # ------------------------------------------------------------------ storage
+    def _grow(self, extra: int) -> None:
+        need = self.size + extra
+        if need <= self._cap:
+            return
+        new = max(need, 2 * self._cap)
+        for name in _FIELDS:
+            old = getattr(self, name)
+            arr = np.zeros(new, dtype=old.dtype)
+            arr[: self.size] = old[: self.size]
+            setattr(self, name, arr)
+        self._cap = new
+
+    def add(self, **cols) -> np.ndarray:
+        n = len(cols["resident"])
+        self._grow(n)
+        idx = np.arange(self.size, self.size + n)
+        for name, values in cols.items():
+            getattr(self, name)[idx] = values
+        self.closed[idx] = -1
+        self.resolved_level[idx] = -1
+        self.detected[idx] = -1
+        self.channel[idx] = -1
+        self.level[idx] = -1
+        self.size += n
+        self.counts["arisen"] += n
+        self.counts["disputes_arisen"] += int((cols["kind"] == DISPUTE).sum())
+        self.pending = np.concatenate([self.pending, idx])
+        return idx
+
+    # ------------------------------------------------------------------ arrival
+    def arrive(self, day: int, rng: np.random.Generator, pop, need_rate: float, dispute_rate: float,
+               class_p: np.ndarray, need_weights_cdf: np.ndarray, need_total: float,
+               dispute_weights_cdf: np.ndarray, dispute_total: float, structure,
+               need_relief: np.ndarray | None = None) -> np.ndarray:
+        """Sample today's new needs and disputes (Poisson totals, weighted residents)."""
+        n_need = rng.poisson(need_rate / 365.0 * need_total)
+        n_disp = rng.poisson(dispute_rate / 365.0 * dispute_total)
+        who_n = np.searchsorted(need_weights_cdf, rng.random(n_need) * need_weights_cdf[-1], side="right")
+        who_d = np.searchsorted(dispute_weights_cdf, rng.random(n_disp) * dispute_weights_cdf[-1], side="right")
+        who_n = np.minimum(who_n, pop.n - 1)
+        who_d = np.minimum(who_d, pop.n - 1)
+        cat_n = rng.choice(len(NEED_CATEGORY_P), size=n_need, p=NEED_CATEGORY_P).astype(np.int8)
+        if need_relief is not None and n_need:
+            # Projects bought by participatory budgets prevent some needs of their category.
+            keep = rng.random(n_need) >= need_relief[pop.community[who_n], cat_n]
+            who_n, cat_n = who_n[keep], cat_n[keep]
+            n_need = len(who_n)
+        cls_n = rng.choice(len(CLASSES), size=n_need, p=class_p).astype(np.int8)
+        cls_d = rng.choice(len(CLASSES), size=n_disp, p=DISPUTE_CLASS_P).astype(np.int8)
+        # A dispute's other party: a random network neighbour.
+        adj = structure.adjacency
+        deg = np.diff(adj.indptr)[who_d]
+        pick = adj.indptr[who_d] + (rng.random(n_disp) * np.maximum(deg, 1)).astype(np.int64)
+        other = np.where(deg > 0, adj.indices[np.minimum(pick, len(adj.indices) - 1)], -1)
+
+        resident = np.concatenate([who_n, who_d]).astype(np.int32)
+        n = len(resident)
+        if n == 0:
+            return np.empty(0, dtype=np.int64)
+        cls = np.concatenate([cls_n, cls_d])
+        severity = rng.exponential(1.0, n).astype(np.float32) * np.where(cls == EMERGENCY, 3.0, 1.0)
+        return self.add(
+            resident=resident,
+            other=np.concatenate([np.full(n_need, -1), other]).astype(np.int32),
+            community=structure.community[resident],
+            grid=structure.grid[resident],
+            building=structure.building[resident],
+            kind=np.concatenate([np.full(n_need, NEED), np.full(n_disp, DISPUTE)]).astype(np.int8),
+            category=np.concatenate([cat_n, np.full(n_disp, len(CATEGORIES) - 1)]).astype(np.int8),
+            cls=cls,
+            severity=severity,
+            arisen=np.full(n, day, dtype=np.int32),
+            status=np.full(n, UNDETECTED, dtype=np.int8),
+        )
+
+    # ------------------------------------------------------------------ detection
+    def detect(self, day: int, rng: np.random.Generator, p_channels: np.ndarray) -> np.ndarray:
+        """Detect pending cases. ``p_channels``: [n_pending, 4] daily chance per channel
+        (self-report, committee visit, building head, grid screening). Returns detected ids."""
+        idx = self.pending
+        if len(idx) == 0:
+            return idx
+        miss = np.prod(1.0 - p_channels, axis=1)
+        hit = rng.random(len(idx)) < (1.0 - miss)
+        found = idx[hit]
+        if len(found):
+            p = p_channels[hit]
+            cum = np.cumsum(p, axis=1)
+            u = rng.random(len(found)) * cum[:, -1]
+            channel = (u[:, None] > cum).sum(axis=1)
+            self.channel[found] = channel
+            self.detected[found] = day
+            self.counts["detected"] += len(found)
+            self.counts["disputes_detected"] += int((self.kind[found] == DISPUTE).sum())
+            self.route(found, day)
+        self.pending = idx[~hit]
+        return found
+
+    def route(self, idx: np.ndarray, day: int) -> None:
+        """Triage: the class picks the chain; the case enters at its first level."""
+        first = self.inst.chains[self.cls[idx], 0]
+        self.status[idx] = OPEN
+        self.chain_pos[idx] = 0
+        self._enter(idx, first, day)
+        self.open_idx = np.concatenate([self.open_idx, idx])
+
+    def _enter(self, idx: np.ndarray, level: np.ndarray, day: int) -> None:
+        self.level[idx] = level
+        self.level_since[idx] = day
+        self.attempts[idx] = 0
+        self.path[idx] |= (level.astype(np.int64) + 1) << (4 * self.hops[idx].astype(np.int64))
+        self.hops[idx] += 1
+        outside = level >= STREET
+        self.left_community[idx] |= outside
+
+    def lapse(self, rng: np.random.Generator, rate: float, day: int) -> np.ndarray:
+        """Undetected cases fade away unresolved (people cope, or give up)."""
+        idx = self.pending
+        if len(idx) == 0 or rate <= 0:
+            return np.empty(0, dtype=np.int64)
+        gone = rng.random(len(idx)) < rate
+        out = idx[gone]
+        self.status[out] = LAPSED
+        self.closed[out] = day
+        self.pending = idx[~gone]
+        self.counts["lapsed"] += len(out)
+        return out
+
+    # ------------------------------------------------------------------ handling
+    def handle(self, day: int, rng: np.random.Generator, capacity: np.ndarray, skill: np.ndarray):
+        """Work every handler's queue for one day. ``capacity`` (cases/day) and ``skill``
+        are per handler key. Returns (resolved ids, escalated ids, worked ids)."""
+        self.today_hours[:] = 0.0
+        o = self.open_idx
+        empty = np.empty(0, dtype=np.int64)
+        if len(o) == 0:
+            return empty, empty, empty
+        lvl = self.level[o].astype(np.int64)
+        key = self.handlers.key(lvl, self.community[o], self.grid[o])
+        order = np.lexsort((self.arisen[o], -PRIORITY[self.cls[o]], key))
+        o, lvl, key = o[order], lvl[order], key[order]
+        pos = np.arange(len(o))
+        first = np.ones(len(o), dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        rank = pos - np.maximum.accumulate(np.where(first, pos, 0))
+        cap_int = np.floor(capacity) + (rng.random(len(capacity)) < capacity - np.floor(capacity))
+        worked = rank < cap_int[key]
+        queue = np.bincount(key, minlength=len(capacity))
+        load = queue / np.maximum(capacity, 1e-9)
+        quality = skill / (1.0 + OVERLOAD_PENALTY * np.maximum(load - 1.0, 0.0))
+
+        cls = self.cls[o].astype(np.int64)
+        waited = day - self.level_since[o]
+        ready = waited >= self.inst.min_days[lvl]
+        fit = self.inst.fit[lvl, cls]
+        p = fit * quality[key]
+        act = worked & ready
+        resolved = act & (rng.random(len(o)) < p)
+        failed = act & ~resolved
+        self.attempts[o[failed]] += 1
+        has_next = (self.chain_pos[o] + 1) < self.inst.chain_len[cls]
+        give_up = (
+            (self.attempts[o] >= MAX_ATTEMPTS[lvl])
+            | (waited >= PATIENCE_DAYS[lvl])
+            | (act & (fit == 0.0))
+        )
+        escalate = ~resolved & give_up & has_next
+
+        hours = HOURS_PER_CASE[lvl] * worked
+        self.hours[o] += hours.astype(np.float32)
+        np.add.at(self.today_hours, key, hours)
+        self.handler_hours += self.today_hours
+
+        res = o[resolved]
+        self.status[res] = RESOLVED
+        self.closed[res] = day
+        self.resolved_level[res] = self.level[res]
+        self_res = ~self.left_community[res]
+        disputes = self.kind[res] == DISPUTE
+        c = self.counts
+        c["resolved"] += len(res)
+        c["self_resolved"] += int(self_res.sum())
+        c["disputes_resolved"] += int(disputes.sum())
+        c["disputes_self_resolved"] += int((disputes & self_res).sum())
+        self.delay_sum += float((day - self.arisen[res]).sum())
+
+        esc = o[escalate]
+        if len(esc):
+            was_inside = ~self.left_community[esc]
+            self.chain_pos[esc] += 1
+            nxt = self.inst.chains[self.cls[esc], self.chain_pos[esc]]
+            self._enter(esc, nxt, day)
+            self.escalations[esc] += 1
+            c["escalations"] += len(esc)
+            c["left_community"] += int((was_inside & self.left_community[esc]).sum())
+        self.open_idx = o[~resolved]
+        return res, esc, o[worked]
+
+    # ------------------------------------------------------------------ grievance
+    def accumulate_grievance(self, pop, rate: float) -> None:
+        """Every unresolved case (detected or not) adds grievance to its party/parties."""
+        idx = np.concatenate([self.pending, self.open_idx])
+        if len(idx) == 0:
+            return
+        g = (rate * self.severity[idx]).astype(np.float32)
+        np.add.at(pop.grievance, self.resident[idx], g)
+        other = self.other[idx]
+        has = other >= 0
+        np.add.at(pop.grievance, other[has], g[has])
+
+    def incidents(self, day: int, pop, structure, threshold: float, min_cluster: int) -> list[np.ndarray]:
+        """Connected clusters of aggrieved residents of at least ``min_cluster`` people."""
+        aggrieved = np.flatnonzero(pop.grievance > threshold)
+        if len(aggrieved) < min_cluster:
+            return []
+        sub = structure.adjacency[aggrieved][:, aggrieved]
+        n_comp, labels = connected_components(sub, directed=False)
+        sizes = np.bincount(labels, minlength=n_comp)
+        big = np.flatnonzero(sizes >= min_cluster)
+        return [aggrieved[labels == b] for b in big]
+
+    def add_incident_case(self, day: int, member: int, structure) -> np.ndarray:
+        """A collective incident is reported up at once: an emergency case at the district."""
+        idx = self.add(
+            resident=np.array([member], dtype=np.int32),
+            other=np.array([-1], dtype=np.int32),
+            community=structure.community[[member]],
+            grid=structure.grid[[member]],
+            building=structure.building[[member]],
+            kind=np.array([DISPUTE], dtype=np.int8),
+            category=np.array([len(CATEGORIES) - 1], dtype=np.int8),
+            cls=np.array([EMERGENCY], dtype=np.int8),
+            severity=np.array([3.0], dtype=np.float32),
+            arisen=np.array([day], dtype=np.int32),
+            status=np.array([UNDETECTED], dtype=np.int8),
+        )
+        self.pending = self.pending[:-1]
+        self.channel[idx] = INCIDENT
+        self.detected[idx] = day
+        self.counts["detected"] += 1
+        self.counts["disputes_detected"] += 1
+        self.counts["incidents"] += 1
+        self.status[idx] = OPEN
+        self.chain_pos[idx] = 0
+        self._enter(idx, np.array([DISTRICT], dtype=np.int8), day)
+        self.open_idx = np.concatenate([self.open_idx, idx])
+        return idx
+
+    # ------------------------------------------------------------------ views
+    def queue_by_key(self) -> np.ndarray:
+        o = self.open_idx
+        key = self.handlers.key(self.level[o].astype(np.int64), self.community[o], self.grid[o])
+        return np.bincount(key, minlength=self.handlers.total)
+
+    def path_of(self, i: int) -> list[str]:
+        out, p = [], int(self.path[i])
+        for _ in range(int(self.hops[i])):
+            out.append(LEVELS[(p & 0xF) - 1])
+            p >>= 4
+        return out
+
+    def describe(self, i: int) -> dict:
+        """One case's whole story, for teaching and debugging."""
+        return {
+            "case": int(i),
+            "kind": KINDS[self.kind[i]],
+            "category": CATEGORIES[self.category[i]],
+            "class": CLASSES[self.cls[i]],
+            "resident": int(self.resident[i]),
+            "other_party": int(self.other[i]),
+            "community": int(self.community[i]),
+            "arisen": int(self.arisen[i]),
+            "detected": None if self.detected[i] < 0 else int(self.detected[i]),
+            "channel": None if self.channel[i] < 0 else CHANNELS[self.channel[i]],
+            "path": self.path_of(i),
+            "escalations": int(self.escalations[i]),
+            "status": STATUSES[self.status[i]],
+            "closed": None if self.closed[i] < 0 else int(self.closed[i]),
+            "resolved_by": None if self.resolved_level[i] < 0 else LEVELS[self.resolved_level[i]],
+            "self_resolved": bool(self.status[i] == RESOLVED and not self.left_community[i]),
+            "handling_hours": float(self.hours[i]),
+        }
+
+    def resolution_days(self) -> np.ndarray:
+        n = self.size
+        done = self.status[:n] == RESOLVED
+        return (self.closed[:n][done] - self.arisen[:n][done]).astype(np.int32)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The whole case table, one row per case, with its path as text."""
+        n = self.size
+        paths = np.array([" > ".join(self.path_of(i)) for i in range(n)], dtype=object)
+        return pd.DataFrame(
+            {
+                "case": np.arange(n),
+                "kind": np.array(KINDS)[self.kind[:n]],
+                "category": np.array(CATEGORIES)[self.category[:n]],
+                "class": np.array(CLASSES)[self.cls[:n]],
+                "resident": self.resident[:n],
+                "other_party": self.other[:n],
+                "community": self.community[:n],
+                "severity": self.severity[:n],
+                "arisen": self.arisen[:n],
+                "detected": self.detected[:n],
+                "channel": np.where(self.channel[:n] >= 0, np.array(CHANNELS + ("",))[self.channel[:n]], ""),
+                "status": np.array(STATUSES)[self.status[:n]],
+                "closed": self.closed[:n],
+                "resolved_by": np.where(
+                    self.resolved_level[:n] >= 0, np.array(LEVELS + ("",))[self.resolved_level[:n]], ""
+                ),
+                "escalations": self.escalations[:n],
+                "self_resolved": (self.status[:n] == RESOLVED) & ~self.left_community[:n],
+                "path": paths,
+                "handling_hours": self.hours[:n],
+            }
+        )
+
+
+def is_community_level(level: np.ndarray) -> np.ndarray:
+    return np.isin(level, list(COMMUNITY_LEVELS))

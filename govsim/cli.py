@@ -1,0 +1,182 @@
+"""Command line: ``govsim run | validate | regimes``.
+
+Errors in input (bad scenario, unknown regime, missing file...) print one line
+``govsim: error: ...`` and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from govsim.scenario import ScenarioError, default_scenario_path, load_scenario
+
+SUMMARY_GROUPS = {
+    "Participation": [
+        ("participation_rate", "participation rate (active in last 30 days)", "pct"),
+        ("mean_participation_rate", "participation rate, mean over the run", "pct"),
+        ("meeting_attendance", "meeting attendance (last meeting)", "pct"),
+        ("volunteer_hours", "volunteer hours", "int"),
+        ("ladder_level", "participation ladder (1 informed .. 5 self-governing)", "f2"),
+    ],
+    "Conflict resolution": [
+        ("cases_arisen", "cases arisen (needs + disputes)", "int"),
+        ("cases_detected", "cases detected (screened)", "int"),
+        ("cases_resolved", "cases resolved", "int"),
+        ("resolution_rate", "resolution rate (resolved / arisen)", "pct"),
+        ("screened_resolution_rate", "resolved / screened", "pct"),
+        ("self_resolution_share", "self-resolution share (inside community)", "pct"),
+        ("mean_days_to_resolution", "days to resolution, mean", "f1"),
+        ("median_days_to_resolution", "days to resolution, median", "f1"),
+        ("escalations", "escalations", "int"),
+        ("collective_incidents", "collective incidents", "int"),
+    ],
+    "Cost": [
+        ("fiscal_spending", "government spending (yuan)", "money"),
+        ("ngo_contract_spending", "NGO contract spending (yuan)", "money"),
+        ("committee_staff_hours", "committee staff hours", "int"),
+        ("resident_hours", "residents' time (hours)", "int"),
+        ("cost_per_resolved_case", "fiscal cost per resolved case (yuan)", "money"),
+        ("social_cost_per_resolved_case", "social cost per resolved case (yuan)", "money"),
+    ],
+    "Attitudes": [
+        ("mean_trust_gov", "trust in government", "f3"),
+        ("mean_trust_comm", "trust in community", "f3"),
+        ("mean_belonging", "sense of belonging", "f3"),
+        ("mean_satisfaction", "satisfaction", "f3"),
+    ],
+}
+
+
+def _fmt(value, kind: str) -> str:
+    if kind == "pct":
+        return f"{100 * value:6.1f} %"
+    if kind == "int":
+        return f"{value:,.0f}"
+    if kind == "money":
+        return f"{value:,.0f}"
+    return f"{value:.{int(kind[1])}f}"
+
+
+def format_summary(summary: dict) -> str:
+    lines = [
+        f"{summary['scenario']}  regime={summary['regime']}"
+        + (f" pilots={summary['pilots']}" if summary.get("pilots") else "")
+        + f"  funding={summary['funding_rule']}  seed={summary['seed']}  days={summary['days']}",
+        f"{summary['residents']:,} residents, {summary['households']:,} households, "
+        f"{summary['communities']} communit{'y' if summary['communities'] == 1 else 'ies'}",
+    ]
+    width = max(len(label) for group in SUMMARY_GROUPS.values() for _, label, _ in group)
+    for title, rows in SUMMARY_GROUPS.items():
+        lines.append("")
+        lines.append(title)
+        for key, label, kind in rows:
+            lines.append(f"  {label:<{width}}  {_fmt(summary[key], kind):>14}")
+    return "\n".join(lines)
+
+
+def write_outputs(model, out: Path, fmt: str = "csv") -> list[Path]:
+    """Write per-step series, summary, per-community table and the case table."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    series = model.series()
+    summary = model.summary()
+    comm = model.community_table()
+    cases = model.cases.to_frame()
+    if fmt == "parquet":
+        for name, df in (("series", series), ("communities", comm), ("cases", cases)):
+            p = out / f"{name}.parquet"
+            df.to_parquet(p, index=False)
+            written.append(p)
+    else:
+        for name, df in (("series", series), ("communities", comm), ("cases", cases)):
+            p = out / f"{name}.csv"
+            df.to_csv(p, index=False)
+            written.append(p)
+    p = out / "summary.json"
+    p.write_text(json.dumps({"summary": summary, "scenario": model.scenario.to_dict()}, indent=2))
+    written.append(p)
+    return written
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from govsim.model import GovernanceModel
+
+    path = Path(args.scenario) if args.scenario else default_scenario_path()
+    sc = load_scenario(path, overrides=args.set or None, seed=args.seed, steps=args.steps)
+    t0 = time.perf_counter()
+    model = GovernanceModel(scenario=sc)
+    if not args.quiet:
+        print(model.describe(), file=sys.stderr)
+    model.run(progress=not args.quiet)
+    elapsed = time.perf_counter() - t0
+    summary = model.summary()
+    print(format_summary(summary))
+    out = Path(args.out) if args.out else Path("out") / sc.name
+    files = write_outputs(model, out, args.format)
+    print(f"\nwrote {', '.join(f.name for f in files)} to {out}/  ({elapsed:.1f} s)")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    for p in args.scenarios:
+        sc = load_scenario(p)
+        print(f"{p}: ok ({sc.name}, regime={sc.regime}, {sc.steps} days)")
+    return 0
+
+
+def cmd_regimes(args: argparse.Namespace) -> int:
+    from govsim.regimes import REGIMES, compile_institutions
+
+    for name in sorted(REGIMES):
+        inst = compile_institutions(name, None, {})
+        print(inst.describe())
+        print(f"  {REGIMES[name].description}\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="govsim", description="Agent-based simulation of community governance.")
+    sub = p.add_subparsers(dest="command")
+    r = sub.add_parser("run", help="run one scenario and write its series and summary")
+    r.add_argument("scenario", nargs="?", help="scenario TOML (default: scenarios/hybrid.toml)")
+    r.add_argument("--seed", type=int, help="random seed (overrides the file)")
+    r.add_argument("--steps", type=int, help="days to simulate (overrides the file)")
+    r.add_argument("--out", help="output directory (default: out/<scenario name>)")
+    r.add_argument("--set", action="append", metavar="SECTION.FIELD=VALUE",
+                   help="override a scenario field, e.g. --set pilots.grid_management=true (repeatable)")
+    r.add_argument("--format", choices=("csv", "parquet"), default="csv", help="table format (default csv)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_run)
+    v = sub.add_parser("validate", help="check scenario files and report the first error in each")
+    v.add_argument("scenarios", nargs="+")
+    v.set_defaults(func=cmd_validate)
+    g = sub.add_parser("regimes", help="list the regimes and their escalation chains")
+    g.set_defaults(func=cmd_regimes)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        argv = ["run"]
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except ScenarioError as err:
+        print(f"govsim: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("govsim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Money: a double-entry ledger through which every yuan moves.
+
+Accounts are rows of a balance array: ``treasury`` (the source of public money, goes
+negative as it appropriates), ``donors`` (source of donations), the ``government``,
+each community's ``committee`` and participatory-budget ``fund``, each NGO, and the
+sinks ``labour`` (wages), ``operations`` (case-handling costs of departments) and
+``suppliers`` (goods and projects bought). A transfer debits the payer and credits the
+payee by the same amount, so the sum of all balances is always zero: conservation is a
+one-line test. Payers never go below zero: what they cannot pay is not paid (and is
+recorded as a shortfall).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+SOURCES = ("treasury", "donors")
+SINKS = ("labour", "operations", "suppliers")
+# Spending categories reported as costs.
+CATEGORIES = (
+    "appropriation",
+    "donation",
+    "staff_wages",
+    "dispatched_staff",
+    "committee_wages",
+    "grid_workers",
+    "street_staff",
+    "operating_funds",
+    "delegated_task_funds",
+    "ngo_contracts",
+    "ngo_grants",
+    "participatory_budget",
+    "case_operations",
+    "incident_response",
+    "committee_spending",
+    "ngo_wages",
+    "projects",
+)
+
+
+class Ledger:
+    """Balances of all accounts and the totals moved per spending category."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.index: dict[str, int] = {}
+        self.balance = np.zeros(0)
+        self.totals: dict[str, float] = defaultdict(float)
+        self.paid_by: dict[tuple[str, str], float] = defaultdict(float)  # (payer kind, category)
+        self.shortfall = 0.0
+        for name in (*SOURCES, "government", *SINKS):
+            self.open(name)
+
+    def open(self, name: str) -> int:
+        if name in self.index:
+            return self.index[name]
+        self.index[name] = len(self.names)
+        self.names.append(name)
+        self.balance = np.append(self.balance, 0.0)
+        return self.index[name]
+
+    def open_many(self, prefix: str, n: int) -> np.ndarray:
+        return np.array([self.open(f"{prefix}:{i}") for i in range(n)], dtype=np.int64)
+
+    def __getitem__(self, name: str) -> float:
+        return float(self.balance[self.index[name]])
+
+    def _kind(self, account: int) -> str:
+        return self.names[account].split(":", 1)[0]
+
+    def transfer(self, payer, payee, amount, category: str, allow_overdraft: bool = False) -> np.ndarray:
+        """Move ``amount`` from ``payer`` to ``payee`` (scalars or arrays of account ids).
+
+        Returns the amounts actually paid. Sources (treasury, donors) may overdraw.
+        """
+        payer = np.atleast_1d(np.asarray(payer, dtype=np.int64))
+        payee = np.atleast_1d(np.asarray(payee, dtype=np.int64))
+        amount = np.atleast_1d(np.asarray(amount, dtype=float))
+        payer, payee, amount = np.broadcast_arrays(payer, payee, amount)
+        if (amount < 0).any():
+            raise ValueError("transfer amounts must be >= 0")
+        amount = amount.copy()
+        if not allow_overdraft:
+            src = np.isin(payer, [self.index[s] for s in SOURCES])
+            # Pay in order; each payer limited to its balance.
+            order = np.argsort(payer, kind="stable")
+            p_sorted = payer[order]
+            a_sorted = amount[order]
+            cum = np.cumsum(a_sorted)
+            first = np.r_[True, p_sorted[1:] != p_sorted[:-1]]
+            start = np.maximum.accumulate(np.where(first, np.arange(len(cum)), 0))
+            before = cum - a_sorted - np.where(start > 0, cum[start - 1], 0.0)
+            avail = np.maximum(self.balance[p_sorted] - before, 0.0)
+            paid_sorted = np.where(src[order], a_sorted, np.minimum(a_sorted, avail))
+            paid = np.empty_like(amount)
+            paid[order] = paid_sorted
+            self.shortfall += float((amount - paid).sum())
+            amount = paid
+        np.subtract.at(self.balance, payer, amount)
+        np.add.at(self.balance, payee, amount)
+        total = float(amount.sum())
+        self.totals[category] += total
+        if len(payer):
+            ids, inv = np.unique(payer, return_inverse=True)
+            for k, v in zip(ids.tolist(), np.bincount(inv, weights=amount).tolist(), strict=True):
+                self.paid_by[(self._kind(k), category)] += v
+        return amount
+
+    def spent_by(self, kind: str, exclude: tuple[str, ...] = ()) -> float:
+        return sum(v for (k, c), v in self.paid_by.items() if k == kind and c not in exclude)
+
+    def check(self) -> None:
+        """Raise if money was created or destroyed, or a non-source account is negative."""
+        total = float(self.balance.sum())
+        if abs(total) > 1e-6 * max(1.0, float(np.abs(self.balance).sum())):
+            raise AssertionError(f"ledger not conserved: sum of balances = {total}")
+        neg = [
+            self.names[i]
+            for i in np.flatnonzero(self.balance < -1e-6)
+            if self.names[i].split(":")[0] not in SOURCES
+        ]
+        if neg:
+            raise AssertionError(f"negative balance in {neg[:3]}")

@@ -1,0 +1,148 @@
+"""Metrics: model reporters for Mesa's DataCollector (every step) and the end-of-run summary.
+
+Population aggregates only: per-resident arrays stay out of the per-step path.
+Definitions (also in docs/ODD.md):
+
+* participation_rate   share of adults and elderly with any activity in the last 30 days
+* meeting_attendance   mean over communities of the last residents' meeting's attendance
+* resolution_rate      resolved / arisen (all cases, detected or not)
+* screened_resolution_rate  resolved / detected ("screened")
+* self_resolution_share     resolved without ever leaving the community / resolved
+* cost_per_resolved_case    government (fiscal) spending / resolved cases
+* social_cost_per_resolved_case  (fiscal + donations + residents' time at hour_value) / resolved
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _ratio(a: float, b: float) -> float:
+    return float(a) / float(b) if b else 0.0
+
+
+def fiscal_spending(m) -> float:
+    return m.ledger.spent_by("government")
+
+
+REPORTERS = {
+    "day": lambda m: m.day,
+    "participation_rate": lambda m: m.population.participation_rate(m.day - 1),
+    "meeting_attendance": lambda m: float(m.participation.attendance.mean()),
+    "volunteers": lambda m: int((m.participation.holder >= 0).sum()),
+    "volunteer_hours": lambda m: m.participation.volunteer_hours_today,
+    "ladder_level": lambda m: float(m.ladder.mean()),
+    "cases_arisen": lambda m: m.cases.counts["arisen"],
+    "cases_detected": lambda m: m.cases.counts["detected"],
+    "cases_resolved": lambda m: m.cases.counts["resolved"],
+    "open_cases": lambda m: len(m.cases.open_idx) + len(m.cases.pending),
+    "resolution_rate": lambda m: _ratio(m.cases.counts["resolved"], m.cases.counts["arisen"]),
+    "screened_resolution_rate": lambda m: _ratio(m.cases.counts["resolved"], m.cases.counts["detected"]),
+    "self_resolution_share": lambda m: _ratio(m.cases.counts["self_resolved"], m.cases.counts["resolved"]),
+    "mean_days_to_resolution": lambda m: _ratio(m.cases.delay_sum, m.cases.counts["resolved"]),
+    "escalations": lambda m: m.cases.counts["escalations"],
+    "collective_incidents": lambda m: m.cases.counts["incidents"],
+    "fiscal_spending": fiscal_spending,
+    "ngo_contract_spending": lambda m: m.ledger.totals["ngo_contracts"],
+    "committee_staff_hours": lambda m: m.committee_hours,
+    "resident_hours": lambda m: m.population.hours,
+    "cost_per_resolved_case": lambda m: _ratio(fiscal_spending(m), m.cases.counts["resolved"]),
+    "mean_trust_gov": lambda m: float(m.population.trust_gov.mean()),
+    "mean_trust_comm": lambda m: float(m.population.trust_comm.mean()),
+    "mean_belonging": lambda m: float(m.population.belonging.mean()),
+    "mean_satisfaction": lambda m: float(m.population.satisfaction.mean()),
+}
+
+
+def summary(m) -> dict:
+    """End-of-run summary: the headline figures a report needs, as plain numbers."""
+    c = m.cases.counts
+    days = m.cases.resolution_days()
+    ledger = m.ledger
+    fiscal = fiscal_spending(m)
+    hour_value = m.scenario.behaviour.hour_value
+    resident_cost = m.population.hours * hour_value
+    donations = ledger.totals["donation"]
+    out = {
+        "scenario": m.scenario.name,
+        "regime": m.scenario.regime,
+        "pilots": ",".join(m.institutions.pilots),
+        "funding_rule": m.scenario.government.funding_rule,
+        "seed": int(m.scenario.seed),
+        "days": int(m.day),
+        "residents": int(m.population.n),
+        "households": int(m.structure.n_households),
+        "communities": int(m.structure.n_communities),
+        "participation_rate": m.population.participation_rate(m.day - 1),
+        "mean_participation_rate": float(m.participation_sum / max(m.day, 1)),
+        "meeting_attendance": float(m.participation.attendance.mean()),
+        "volunteer_hours": float(m.participation.volunteer_hours),
+        "ladder_level": float(m.ladder.mean()),
+        "cases_arisen": c["arisen"],
+        "cases_detected": c["detected"],
+        "cases_resolved": c["resolved"],
+        "cases_lapsed": c["lapsed"],
+        "resolution_rate": _ratio(c["resolved"], c["arisen"]),
+        "screened_resolution_rate": _ratio(c["resolved"], c["detected"]),
+        "self_resolution_share": _ratio(c["self_resolved"], c["resolved"]),
+        "disputes_arisen": c["disputes_arisen"],
+        "disputes_detected": c["disputes_detected"],
+        "disputes_resolved": c["disputes_resolved"],
+        "dispute_screened_resolution_rate": _ratio(c["disputes_resolved"], c["disputes_detected"]),
+        "dispute_self_resolution_share": _ratio(c["disputes_self_resolved"], c["disputes_resolved"]),
+        "mean_days_to_resolution": float(days.mean()) if len(days) else 0.0,
+        "median_days_to_resolution": float(np.median(days)) if len(days) else 0.0,
+        "escalations": c["escalations"],
+        "collective_incidents": c["incidents"],
+        "unresolved_open": int(len(m.cases.open_idx) + len(m.cases.pending)),
+        "fiscal_spending": fiscal,
+        "ngo_contract_spending": ledger.totals["ngo_contracts"],
+        "ngo_grant_spending": ledger.totals["ngo_grants"],
+        "donations": donations,
+        "committee_staff_hours": float(m.committee_hours),
+        "resident_hours": float(m.population.hours),
+        "resident_time_value": resident_cost,
+        "cost_per_resolved_case": _ratio(fiscal, c["resolved"]),
+        "social_cost_per_resolved_case": _ratio(fiscal + donations + resident_cost, c["resolved"]),
+        "mean_trust_gov": float(m.population.trust_gov.mean()),
+        "mean_trust_comm": float(m.population.trust_comm.mean()),
+        "mean_belonging": float(m.population.belonging.mean()),
+        "mean_satisfaction": float(m.population.satisfaction.mean()),
+        "ngos": len(m.ngos),
+        "ngo_staff": float(sum(n.staff for n in m.ngos)),
+    }
+    for cat in sorted(ledger.totals):
+        if cat not in ("appropriation",):
+            out[f"spend_{cat}"] = float(ledger.totals[cat])
+    return out
+
+
+def community_table(m):
+    """Per-community outcomes (a pandas DataFrame): where are cases left unresolved?"""
+    import pandas as pd
+
+    s, book = m.structure, m.cases
+    n = book.size
+    C = s.n_communities
+    comm = book.community[:n]
+    resolved = np.bincount(comm, weights=book.status[:n] == 2, minlength=C)
+    arisen = np.bincount(comm, minlength=C)
+    unresolved = arisen - resolved
+    act = m.population.active_mask(m.day - 1) & m.population.eligible
+    elig = np.bincount(s.community, weights=m.population.eligible, minlength=C)
+    return pd.DataFrame(
+        {
+            "community": s.community_names,
+            "households": s.community_households,
+            "residents": s.community_size,
+            "migrant_share": np.bincount(s.community, weights=s.tenure == 2, minlength=C) / s.community_size,
+            "committee_staff_hours_per_day": [c.staff_hours for c in m.committees],
+            "admin_share": [c.admin_share for c in m.committees],
+            "cases_arisen": arisen,
+            "cases_resolved": resolved.astype(int),
+            "cases_unresolved": unresolved.astype(int),
+            "resolution_rate": np.divide(resolved, arisen, out=np.zeros(C), where=arisen > 0),
+            "participation_rate": np.bincount(s.community, weights=act, minlength=C) / np.maximum(elig, 1),
+            "ladder_level": m.ladder,
+        }
+    )

@@ -1,0 +1,227 @@
+"""Resident state as numpy columns, and the vectorised daily resident step.
+
+Every resident is a row. The :class:`~govsim.agents.resident.Resident` Mesa agent is a
+thin view onto its row, so ``model.agents`` holds inspectable residents while the hot
+step below is array code over all of them at once.
+
+The daily resident step (the part the reference implementation in
+:mod:`govsim.reference` repeats agent by agent, for testing) is::
+
+    active   = day - last_active < 30                   # participated in the last 30 days
+    nb_share = W @ active                               # weighted share of active neighbours
+    weekly:  attitudes relax to their baselines, belonging integrates nb_share,
+             dependency drifts to the regime's intervention intensity,
+             disposition (the static part of the participation logit) is recomputed
+    online:  residents with an open online channel take part with
+             p = sigmoid(disposition + online_base + social(nb_share))
+    grievance decays
+
+Everything else residents do (report, attend, volunteer, deliberate, vote) is in
+:mod:`govsim.participation` and :mod:`govsim.cases` and uses the same disposition and
+social terms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from govsim.network import ADULT, ELDERLY, LOCAL, MIGRANT, RELOCATED, YOUTH, Structure
+
+ACTIVE_WINDOW = 30  # days: "participation rate = any activity in the last 30 days"
+NEVER = -10_000
+
+# Initial attitude means by tenure (local, relocated, migrant).
+TRUST_GOV0 = np.array([0.62, 0.55, 0.50], dtype=np.float32)
+TRUST_COMM0 = np.array([0.58, 0.45, 0.40], dtype=np.float32)
+BELONGING0 = np.array([0.62, 0.38, 0.30], dtype=np.float32)
+TIME0 = np.array([0.30, 0.35, 0.75], dtype=np.float32)  # by age group: youth, adult, elderly
+SOCIAL_INTEGRATION = 0.3  # weight of neighbours' activity in belonging's target
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+@dataclass
+class SocialWeights:
+    """The participation logit's weights, from the scenario's ``[behaviour]`` table."""
+
+    trust: float
+    efficacy: float
+    belonging: float
+    social: float
+    threshold_bonus: float
+    time: float
+    dependency: float
+    party: float
+    learning_rate: float
+    memory_days: float
+
+    @classmethod
+    def from_spec(cls, b) -> SocialWeights:
+        return cls(
+            trust=b.trust_weight,
+            efficacy=b.efficacy_weight,
+            belonging=b.belonging_weight,
+            social=b.social_weight,
+            threshold_bonus=b.threshold_bonus,
+            time=b.time_weight,
+            dependency=b.dependency_weight,
+            party=b.party_bonus,
+            learning_rate=b.learning_rate,
+            memory_days=b.attitude_memory_days,
+        )
+
+
+class Population:
+    """All residents' state as columns (one row per resident)."""
+
+    FLOAT_COLUMNS = (
+        "trust_gov",
+        "trust_comm",
+        "belonging",
+        "efficacy",
+        "time_avail",
+        "grievance",
+        "dependency",
+        "satisfaction",
+        "threshold",
+        "disposition",
+        "nb_share",
+    )
+    COUNTER_COLUMNS = ("reports", "meetings", "volunteer_days", "online", "deliberations", "votes")
+
+    def __init__(self, structure: Structure, weights: SocialWeights, rng: np.random.Generator,
+                 intervention: float):
+        self.structure = structure
+        self.w = weights
+        n = structure.n
+        self.n = n
+        self.tenure = structure.tenure
+        self.age = structure.age
+        self.party = structure.party
+        self.community = structure.community
+        self.eligible = structure.age != YOUTH  # adults and elderly take part
+        self.registered = structure.tenure != MIGRANT
+
+        def draw(means: np.ndarray, by: np.ndarray, sd: float = 0.12) -> np.ndarray:
+            x = means[by] + rng.normal(0.0, sd, n).astype(np.float32)
+            return np.clip(x, 0.0, 1.0).astype(np.float32)
+
+        self.trust_gov = draw(TRUST_GOV0, self.tenure)
+        self.trust_gov[self.party] = np.minimum(1.0, self.trust_gov[self.party] + 0.1)
+        self.trust_comm = draw(TRUST_COMM0, self.tenure)
+        self.belonging = draw(BELONGING0, self.tenure)
+        self.efficacy = np.clip(rng.normal(0.5, 0.1, n), 0, 1).astype(np.float32)
+        self.time_avail = draw(TIME0, self.age)
+        adult_migrant = (self.tenure == MIGRANT) & (self.age == ADULT)
+        self.time_avail[adult_migrant] = np.maximum(0.0, self.time_avail[adult_migrant] - 0.1)
+        self.threshold = rng.beta(2.0, 5.0, n).astype(np.float32)
+        self.grievance = np.zeros(n, dtype=np.float32)
+        self.dependency = np.full(n, intervention, dtype=np.float32)
+        self.satisfaction = np.full(n, 0.5, dtype=np.float32)
+        self.nb_share = np.zeros(n, dtype=np.float32)
+        self.disposition = np.zeros(n, dtype=np.float32)
+        # Baselines attitudes relax back to when nothing happens.
+        self.trust_gov0 = self.trust_gov.copy()
+        self.trust_comm0 = self.trust_comm.copy()
+        self.belonging0 = self.belonging.copy()
+
+        self.last_active = np.full(n, NEVER, dtype=np.int32)
+        self.open_cases = np.zeros(n, dtype=np.int16)
+        self.volunteer = np.zeros(n, dtype=bool)
+        for name in self.COUNTER_COLUMNS:
+            setattr(self, name, np.zeros(n, dtype=np.int32))
+        self.hours = 0.0  # residents' time spent on community affairs (cumulative hours)
+        self.update_disposition()
+
+    # ------------------------------------------------------------------ propensities
+    def update_disposition(self) -> None:
+        """Static part of the participation logit (recomputed weekly and after big events)."""
+        w = self.w
+        self.disposition = (
+            w.trust * (self.trust_comm - 0.5)
+            + w.efficacy * (self.efficacy - 0.5)
+            + w.belonging * (self.belonging - 0.5)
+            + w.time * (self.time_avail - 0.5)
+            - w.dependency * self.dependency
+            + w.party * self.party
+        ).astype(np.float32)
+
+    def social_term(self, idx=None) -> np.ndarray:
+        nb = self.nb_share if idx is None else self.nb_share[idx]
+        thr = self.threshold if idx is None else self.threshold[idx]
+        return self.w.social * nb + self.w.threshold_bonus * (nb >= thr)
+
+    def logit(self, idx: np.ndarray, base: float | np.ndarray) -> np.ndarray:
+        """Participation logit for residents ``idx`` (an index array) with a base term."""
+        return self.disposition[idx] + self.social_term(idx) + base
+
+    def active_mask(self, day: int) -> np.ndarray:
+        return (day - self.last_active) < ACTIVE_WINDOW
+
+    def mark_active(self, idx: np.ndarray, day: int, counter: str | None = None, hours: float = 0.0) -> None:
+        self.last_active[idx] = day
+        if counter is not None:
+            np.add.at(getattr(self, counter), idx, 1)
+        self.hours += hours * len(idx)
+
+    # ------------------------------------------------------------------ outcomes
+    def learn(self, idx: np.ndarray, column: str, target: float | np.ndarray, rate: float | None = None) -> None:
+        """Move ``column`` of residents ``idx`` toward ``target`` (EMA step)."""
+        if len(idx) == 0:
+            return
+        lr = self.w.learning_rate if rate is None else rate
+        col = getattr(self, column)
+        col[idx] += (lr * (np.asarray(target, dtype=np.float32) - col[idx])).astype(np.float32)
+
+    # ------------------------------------------------------------------ the daily step
+    def weekly(self, intervention: float) -> None:
+        """Attitudes fade toward baselines; belonging integrates neighbours; dependency drifts."""
+        k = np.float32(min(1.0, 7.0 / self.w.memory_days))
+        self.trust_gov += k * (self.trust_gov0 - self.trust_gov)
+        self.trust_comm += k * (self.trust_comm0 - self.trust_comm)
+        target = (1.0 - SOCIAL_INTEGRATION) * self.belonging0 + SOCIAL_INTEGRATION * self.nb_share
+        self.belonging += k * (target - self.belonging)
+        self.efficacy += k * (np.float32(0.5) - self.efficacy)
+        self.satisfaction += k * (np.float32(0.5) - self.satisfaction)
+        self.dependency += k * (np.float32(intervention) - self.dependency)
+        self.update_disposition()
+
+    def step(self, day: int, rng: np.random.Generator, *, intervention: float,
+             online_open: np.ndarray, online_base: float, online_hours: float = 0.5,
+             grievance_decay: float = 0.02) -> int:
+        """One day of the resident step for everyone. Returns online participants today."""
+        active = self.active_mask(day).astype(np.float32)
+        self.nb_share = self.structure.influence @ active
+        if day % 7 == 0:
+            self.weekly(intervention)
+        n_online = 0
+        if online_open.any():
+            can = self.eligible & online_open[self.community]
+            z = self.disposition + self.social_term() + np.float32(online_base)
+            take = can & (rng.random(self.n, dtype=np.float32) < sigmoid(z))
+            idx = np.flatnonzero(take)
+            self.mark_active(idx, day, "online", online_hours)
+            n_online = len(idx)
+        self.grievance *= np.float32(1.0 - grievance_decay)
+        return n_online
+
+    # ------------------------------------------------------------------ views
+    def community_mean(self, column: str) -> np.ndarray:
+        s = self.structure
+        return np.bincount(self.community, weights=getattr(self, column), minlength=s.n_communities) / np.maximum(
+            s.community_size, 1
+        )
+
+    def participation_rate(self, day: int, community: np.ndarray | None = None) -> float:
+        act = self.active_mask(day) & self.eligible
+        if community is None:
+            return float(act.sum() / max(self.eligible.sum(), 1))
+        return float(act[community].sum() / max(self.eligible[community].sum(), 1))
+
+
+TENURE_NAMES = {LOCAL: "local", RELOCATED: "relocated", MIGRANT: "migrant"}
+AGE_NAMES = {YOUTH: "youth", ADULT: "adult", ELDERLY: "elderly"}
