@@ -46,7 +46,7 @@ SELF_REPORT, COMMITTEE_VISIT, BUILDING_HEAD, GRID_SCREENING, INCIDENT = range(le
 CATEGORIES = ("sanitation", "security", "parking", "elderly_care", "repairs", "neighbour")
 NEED_CATEGORY_P = np.array([0.2, 0.15, 0.2, 0.15, 0.3])
 DISPUTE_CLASS_P = np.array([0.30, 0.60, 0.05, 0.05])  # neighbour disputes are mostly coordination
-OVERLOAD_PENALTY = 0.3  # quality loss per unit of queue beyond capacity
+OVERLOAD_PENALTY = 0.3  # largest quality loss of an overloaded handler (queue >= 3x capacity)
 
 _FIELDS = {
     "resident": np.int32,
@@ -268,9 +268,13 @@ class CaseBook:
         return out
 
     # ------------------------------------------------------------------ handling
-    def handle(self, day: int, rng: np.random.Generator, capacity: np.ndarray, skill: np.ndarray):
+    def handle(self, day: int, rng: np.random.Generator, capacity: np.ndarray, skill: np.ndarray,
+               fester_days: float = 60.0):
         """Work every handler's queue for one day. ``capacity`` (cases/day) and ``skill``
-        are per handler key. Returns (resolved ids, escalated ids, worked ids)."""
+        are per handler key. A case festers while nobody knows of it: its chance of resolution
+        on a worked day is scaled by exp(-days_undetected / fester_days), so early detection
+        (screening) resolves cases "in the bud".
+        Returns (resolved ids, escalated ids, worked ids)."""
         self.today_hours[:] = 0.0
         o = self.open_idx
         empty = np.empty(0, dtype=np.int64)
@@ -288,13 +292,14 @@ class CaseBook:
         worked = rank < cap_int[key]
         queue = np.bincount(key, minlength=len(capacity))
         load = queue / np.maximum(capacity, 1e-9)
-        quality = skill / (1.0 + OVERLOAD_PENALTY * np.maximum(load - 1.0, 0.0))
+        overload = np.clip((load - 1.0) / 2.0, 0.0, 1.0)
+        quality = skill * (1.0 - OVERLOAD_PENALTY * overload)
 
         cls = self.cls[o].astype(np.int64)
         waited = day - self.level_since[o]
         ready = waited >= self.inst.min_days[lvl]
         fit = self.inst.fit[lvl, cls]
-        p = fit * quality[key]
+        p = fit * quality[key] * np.exp(-(self.detected[o] - self.arisen[o]) / fester_days)
         act = worked & ready
         resolved = act & (rng.random(len(o)) < p)
         failed = act & ~resolved

@@ -106,6 +106,7 @@ class GovernanceModel(mesa.Model):
         accts = self.ledger.open_many("committee", C)
         for com, a in zip(self.committees, accts, strict=True):
             com.account = int(a)
+            com.visit_share = data.committee_visit_rate
         self.councils = {}
         if self.institutions.has("deliberation_council"):
             for c in range(C):
@@ -221,6 +222,8 @@ class GovernanceModel(mesa.Model):
         part.budget(d, rng)
         self._incidents(d)
         self.committee_hours += sum(c.staff_hours for c in self.committees)
+        # Unpaid committee members are residents giving their time.
+        self.population.hours += sum(c.volunteer_members * c.member_hours for c in self.committees)
         if d % 30 == 0:
             self.ladder = part.ladder(d)
         self.day += 1
@@ -250,8 +253,8 @@ class GovernanceModel(mesa.Model):
                     n.income_month += float(paid.sum())
                     n.supervise(supervised)
                     n.adjust_staff(p.wage_per_day)
-        if d % 365 == 0 and d > 0:
-            born = self.rng.poisson(p.incubation_per_year * data.ngo_support, self.structure.n_communities)
+        if p.incubation_per_year * data.ngo_support > 0:
+            born = self.rng.poisson(p.incubation_per_year * data.ngo_support / 365.0, self.structure.n_communities)
             for c in np.flatnonzero(born):
                 for _ in range(int(born[c])):
                     self.add_ngo(int(c), staff=p.initial_staff / 2.0)
@@ -306,7 +309,8 @@ class GovernanceModel(mesa.Model):
         # Detection: self-report, committee visits, building heads, grid screening.
         pend = book.pending
         if len(pend):
-            visit = np.array([c.visit_strength for c in self.committees]) * self.institutions.data.committee_visit_rate
+            hh = self.structure.community_households
+            visit = np.array([c.visit_chance(hh[i]) for i, c in enumerate(self.committees)])
             grid_p = sc.pilots.grid_screening if self.institutions.has("grid_management") else 0.0
             p = np.column_stack([
                 book.p_self[pend],
@@ -319,7 +323,7 @@ class GovernanceModel(mesa.Model):
             pop.mark_active(reporters, d, "reports", 0.5)
 
         self._capacities()
-        res, esc, worked = book.handle(d, rng, self._capacity, self._skill)
+        res, esc, worked = book.handle(d, rng, self._capacity, self._skill, sc.cases.fester_days)
         self.on_resolved(res, d)
         self.on_escalated(esc)
         lv = book.level[worked]

@@ -60,6 +60,7 @@ class RegimeData(BaseModel):
     ngo_support: Annotated[float, Field(ge=0.0, le=1.0)]
     ngo_grant_per_household: Annotated[float, Field(ge=0.0, le=10_000.0)]
     street_staff_per_10k: Annotated[float, Field(ge=0.0, le=200.0)]
+    district_staff_per_10k: Annotated[float, Field(ge=0.0, le=200.0)]
     escalation_delay_days: Annotated[int, Field(ge=0, le=60)]
 
     @model_validator(mode="after")
@@ -102,6 +103,7 @@ class RegimeSettings(BaseModel):
     ngo_support: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     ngo_grant_per_household: Annotated[float, Field(ge=0.0, le=10_000.0)] | None = None
     street_staff_per_10k: Annotated[float, Field(ge=0.0, le=200.0)] | None = None
+    district_staff_per_10k: Annotated[float, Field(ge=0.0, le=200.0)] | None = None
     escalation_delay_days: Annotated[int, Field(ge=0, le=60)] | None = None
 
     def apply(self, base: RegimeData) -> RegimeData:
@@ -139,10 +141,11 @@ REGIMES: dict[str, RegimeData] = {
         volunteer_roles_per_building=1.5,
         online_channel=True,
         hotline=False,
-        committee_visit_rate=0.02,
+        committee_visit_rate=0.2,
         ngo_support=1.0,
         ngo_grant_per_household=40.0,
-        street_staff_per_10k=2.0,
+        street_staff_per_10k=5.0,
+        district_staff_per_10k=8.0,
         escalation_delay_days=2,
     ),
     "government_led": RegimeData(
@@ -160,7 +163,7 @@ REGIMES: dict[str, RegimeData] = {
         },
         approval_levels=("district",),
         member_paid=True,
-        member_hours_per_day=8.0,
+        member_hours_per_day=2.0,
         dispatched_staff_per_community=4.0,
         admin_pushdown=1.0,
         intervention_intensity=0.9,
@@ -170,10 +173,11 @@ REGIMES: dict[str, RegimeData] = {
         volunteer_roles_per_building=0.5,
         online_channel=False,
         hotline=True,
-        committee_visit_rate=0.03,
+        committee_visit_rate=0.25,
         ngo_support=0.1,
         ngo_grant_per_household=0.0,
-        street_staff_per_10k=8.0,
+        street_staff_per_10k=15.0,
+        district_staff_per_10k=20.0,
         escalation_delay_days=0,
     ),
     "hybrid": RegimeData(
@@ -186,12 +190,12 @@ REGIMES: dict[str, RegimeData] = {
         chains={
             "general": ("residents", "committee", "street"),
             "coordination": ("committee", "street", "district"),
-            "emergency": ("committee", "district"),
+            "emergency": ("district",),
             "approval": ("committee", "street", "district"),
         },
         approval_levels=("council", "street", "district"),
         member_paid=True,
-        member_hours_per_day=6.0,
+        member_hours_per_day=2.0,
         dispatched_staff_per_community=1.0,
         admin_pushdown=0.5,
         intervention_intensity=0.45,
@@ -201,10 +205,11 @@ REGIMES: dict[str, RegimeData] = {
         volunteer_roles_per_building=1.0,
         online_channel=True,
         hotline=True,
-        committee_visit_rate=0.03,
+        committee_visit_rate=0.25,
         ngo_support=0.6,
         ngo_grant_per_household=15.0,
-        street_staff_per_10k=4.0,
+        street_staff_per_10k=10.0,
+        district_staff_per_10k=12.0,
         escalation_delay_days=1,
     ),
 }
@@ -335,7 +340,7 @@ FIT = np.array(
         [0.70, 0.65, 0.75, 0.80],  # district departments
     ]
 )
-HOURS_PER_CASE = np.array([1.0, 1.5, 2.5, 3.0, 0.5, 6.0, 10.0])
+HOURS_PER_CASE = np.array([1.0, 1.5, 2.5, 4.0, 0.5, 6.0, 10.0])
 MIN_DAYS = np.array([0, 0, 1, 1, 0, 3, 5])
 MAX_ATTEMPTS = np.array([3, 3, 4, 5, 2, 8, 10_000])
 PATIENCE_DAYS = np.array([7, 5, 10, 14, 45, 30, 100_000])

@@ -123,6 +123,7 @@ class CaseParams(Section):
     approval_share: Prob = 0.11
     report_base: Annotated[float, Field(ge=-10.0, le=10.0)] = -2.2
     lapse_rate: Prob = 0.01
+    fester_days: Annotated[float, Field(gt=0.0, le=10_000.0)] = 60.0
     grievance_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.03
     grievance_decay: Prob = 0.02
     grievance_threshold: Annotated[float, Field(gt=0.0, le=100.0)] = 1.0
@@ -205,13 +206,12 @@ class GovernmentParams(Section):
     assistants_per_10k: Annotated[float, Field(ge=0.0, le=1_000.0)] = 7.2
     operating_fund_tiers: tuple[FundTier, ...] = WUHAI_TIERS
     task_types: Annotated[int, Field(ge=0, le=1_000)] = 120
-    admin_hours_per_task_type: Annotated[float, Field(ge=0.0, le=10.0)] = 0.25
+    admin_hours_per_task_type: Annotated[float, Field(ge=0.0, le=10.0)] = 0.33
     power_and_money_follow_task: bool = False
     worker_wage_per_day: NonNeg = 200.0
     grid_wage_per_day: NonNeg = 180.0
     street_wage_per_day: NonNeg = 260.0
     communities_per_street: Annotated[int, Field(ge=1, le=1_000)] = 9
-    district_staff: Annotated[float, Field(ge=0.0, le=10_000.0)] = 20.0
     street_case_cost: NonNeg = 150.0
     district_case_cost: NonNeg = 400.0
 

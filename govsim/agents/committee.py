@@ -8,6 +8,7 @@ import numpy as np
 from govsim.regimes import COMMITTEE, HOURS_PER_CASE
 
 STAFF_HOURS = 8.0  # a paid worker's day
+HOURS_PER_VISIT = 0.5  # a household visit
 
 
 def committee_members(households: int | np.ndarray, per_member: int = 250, lo: int = 3, hi: int = 9):
@@ -42,6 +43,7 @@ class Committee(mesa.Agent):
         self.supervision_hours = 0.0
         self.free_hours = 0.0
         self.extra_cases_today = 0.0  # on-the-spot resolution at meetings
+        self.visit_share = 0.0  # share of free hours spent visiting households (regime data)
         self.account = -1
         # Council state.
         self.directors = np.empty(0, dtype=np.int64)
@@ -51,11 +53,19 @@ class Committee(mesa.Agent):
 
     # ------------------------------------------------------------------ capacity
     @property
+    def volunteer_members(self) -> float:
+        """Members serving unpaid: all of them where members are volunteers, else those
+        for whom the funded worker posts do not stretch (members fill the posts first)."""
+        if not self.member_paid:
+            return float(self.members)
+        return max(0.0, self.members - self.workers)
+
+    @property
     def staff_hours(self) -> float:
-        """All hours the committee's people work in a day (members, workers, assistants)."""
-        return (self.members * self.member_hours
-                + (self.workers + self.assistants + self.dispatched) * STAFF_HOURS
-                + self.delegated_hours)
+        """All hours the committee's people work in a day: paid posts (community workers,
+        assistants, staff dispatched by government), unpaid members, delegated-task hires."""
+        return ((self.workers + self.assistants + self.dispatched) * STAFF_HOURS
+                + self.volunteer_members * self.member_hours + self.delegated_hours)
 
     def plan_day(self) -> None:
         """Administrative load and supervision crowd out self-governing work."""
@@ -67,13 +77,13 @@ class Committee(mesa.Agent):
 
     @property
     def case_capacity(self) -> float:
-        """Cases per day the committee can work on."""
-        return self.free_hours / HOURS_PER_CASE[COMMITTEE] + self.extra_cases_today
+        """Cases per day the committee can work on (free hours not spent visiting)."""
+        return self.free_hours * (1.0 - self.visit_share) / HOURS_PER_CASE[COMMITTEE] + self.extra_cases_today
 
-    @property
-    def visit_strength(self) -> float:
-        """How much of its day the committee can spend visiting households (0..1)."""
-        return self.free_hours / max(self.staff_hours, 1e-9)
+    def visit_chance(self, households: int) -> float:
+        """Daily chance that a given household is visited (and a pending case there found)."""
+        visits = self.free_hours * self.visit_share / HOURS_PER_VISIT
+        return min(1.0, visits / max(households, 1))
 
     def __repr__(self) -> str:
         return (f"Committee({self.kind}, community={self.community}, members={self.members}, "

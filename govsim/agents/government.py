@@ -15,7 +15,7 @@ import numpy as np
 from govsim.agents.committee import STAFF_HOURS
 from govsim.regimes import DISTRICT, HOURS_PER_CASE, STREET, FundingRule, operating_fund
 
-CASE_TIME_SHARE = 0.5  # share of street / district staff time spent on community cases
+CASE_TIME_SHARE = 0.25  # share of street / district staff time spent on community cases
 GRID_CASE_SHARE = 0.4  # share of grid workers' time spent handling cases (the rest screens)
 
 
@@ -48,7 +48,7 @@ class Government(mesa.Agent):
         n_streets = int(self.street_of.max()) + 1
         street_people = np.bincount(self.street_of, weights=self.counted_people, minlength=n_streets)
         self.street_staff = street_people * data.street_staff_per_10k / 1e4
-        self.district_staff = g.district_staff
+        self.district_staff = float(self.counted_people.sum()) * data.district_staff_per_10k / 1e4
         self.grid_workers = s.n_grids * sc.pilots.grid_staff_per_grid if inst.has("grid_management") else 0.0
         self.operating_funds = operating_fund(self.counted_households, g.operating_fund_tiers)
         self.grants = s.community_households * data.ngo_grant_per_household
@@ -89,27 +89,22 @@ class Government(mesa.Agent):
     def daily_wages(self) -> dict[str, float]:
         g = self.params
         m = self.model
-        paid_members = sum(c.members * c.member_hours / STAFF_HOURS for c in m.committees if c.member_paid)
         delegated = sum(c.delegated_hours for c in m.committees) / STAFF_HOURS
         return {
             "staff_wages": float((self.workers + self.assistants).sum()) * g.worker_wage_per_day,
-            "committee_wages": paid_members * g.worker_wage_per_day,
             "dispatched_staff": float(self.dispatched.sum()) * g.street_wage_per_day,
             "grid_workers": float(self.grid_workers) * g.grid_wage_per_day,
-            "street_staff": (float(self.street_staff.sum()) + self.district_staff * CASE_TIME_SHARE)
+            # Only the share of street and district staff time spent on community cases.
+            "street_staff": (float(self.street_staff.sum()) + self.district_staff) * CASE_TIME_SHARE
             * g.street_wage_per_day,
             "delegated_task_funds": delegated * g.worker_wage_per_day,
         }
 
     def planned_yearly_spending(self) -> float:
-        paid_members = 0.0
-        m = self.model
-        data = m.institutions.data
-        if data.member_paid:
-            paid_members = sum(c.members for c in m.committees) * data.member_hours_per_day / STAFF_HOURS
         g = self.params
-        wages = (float((self.workers + self.assistants).sum()) + paid_members) * g.worker_wage_per_day + (
-            float(self.dispatched.sum()) + float(self.street_staff.sum())
+        wages = float((self.workers + self.assistants).sum()) * g.worker_wage_per_day + (
+            float(self.dispatched.sum())
+            + (float(self.street_staff.sum()) + self.district_staff) * CASE_TIME_SHARE
         ) * g.street_wage_per_day + float(self.grid_workers) * g.grid_wage_per_day
         return 365.0 * wages + float(self.operating_funds.sum())
 
