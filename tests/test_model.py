@@ -2,9 +2,10 @@
 
 import numpy as np
 import pandas as pd
-from conftest import small
 
 from govsim.agents import NGO, Committee, Government, Resident
+
+from conftest import small
 
 
 def test_same_seed_identical_series_different_seed_differs():

@@ -1,10 +1,11 @@
 """Scenario loading: every shipped file validates; bad input is one line naming the field."""
 
 import pytest
-from conftest import SCENARIOS
 
 from govsim import ScenarioError, load_scenario, scenario_from_dict
 from govsim.scenario import GovernanceScenario
+
+from conftest import SCENARIOS
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.name)
