@@ -41,8 +41,8 @@ UNDETECTED, OPEN, RESOLVED, LAPSED = range(4)
 STATUSES = ("undetected", "open", "resolved", "lapsed")
 NEED, DISPUTE = 0, 1
 KINDS = ("need", "dispute")
-CHANNELS = ("self_report", "committee", "building_head", "grid", "incident")
-SELF_REPORT, COMMITTEE_VISIT, BUILDING_HEAD, GRID_SCREENING, INCIDENT = range(len(CHANNELS))
+CHANNELS = ("self_report", "committee", "building_head", "grid", "online", "incident")
+SELF_REPORT, COMMITTEE_VISIT, BUILDING_HEAD, GRID_SCREENING, ONLINE, INCIDENT = range(len(CHANNELS))
 CATEGORIES = ("sanitation", "security", "parking", "elderly_care", "repairs", "neighbour")
 NEED_CATEGORY_P = np.array([0.2, 0.15, 0.2, 0.15, 0.3])
 DISPUTE_CLASS_P = np.array([0.30, 0.60, 0.05, 0.05])  # neighbour disputes are mostly coordination
@@ -59,6 +59,7 @@ _FIELDS = {
     "cls": np.int8,
     "severity": np.float32,
     "p_self": np.float32,
+    "p_online": np.float32,
     "arisen": np.int32,
     "detected": np.int32,
     "channel": np.int8,
@@ -216,8 +217,9 @@ class CaseBook:
 
     # ------------------------------------------------------------------ detection
     def detect(self, day: int, rng: np.random.Generator, p_channels: np.ndarray) -> np.ndarray:
-        """Detect pending cases. ``p_channels``: [n_pending, 4] daily chance per channel
-        (self-report, committee visit, building head, grid screening). Returns detected ids."""
+        """Detect pending cases. ``p_channels``: [n_pending, k] daily chance per channel, in the
+        order of CHANNELS (self-report, committee visit, building head, grid screening, online).
+        The channel credited is drawn in proportion to the chances. Returns detected ids."""
         idx = self.pending
         if len(idx) == 0:
             return idx

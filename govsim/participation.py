@@ -114,7 +114,8 @@ class Participation:
         cand = start + (rng.random((len(vac), CANDIDATES)) * size).astype(np.int64)
         ok = pop.eligible[cand] & ~pop.volunteer[cand]
         base = self.m.scenario.behaviour.volunteer_base + self.recruit_bonus[self.role_community[vac]][:, None]
-        z = pop.disposition[cand] + pop.social_term(cand) + base
+        hours = 30.0 * self.m.scenario.behaviour.volunteer_hours_per_day / 8.0  # a month's load, in days
+        z = pop.disposition[cand] + pop.social_term(cand) + base - pop.w.time_cost * hours * (1.0 - pop.time_avail[cand])
         yes = ok & (rng.random(cand.shape) < sigmoid(z))
         filled = 0
         for r in range(len(vac)):  # few vacancies; first willing candidate takes the role
@@ -143,8 +144,9 @@ class Participation:
         base = m.scenario.behaviour.attend_base + data.meeting_appeal
         for c in due:
             idx = self._community_rows(c)
-            take = idx[rng.random(len(idx)) < sigmoid(m.population.logit(idx, base))]
-            m.population.mark_active(take, day, "meetings", m.scenario.behaviour.meeting_hours)
+            hours = m.scenario.behaviour.meeting_hours
+            take = idx[rng.random(len(idx)) < sigmoid(m.population.logit(idx, base, hours))]
+            m.population.mark_active(take, day, "meetings", hours)
             self.attendance[c] = len(take) / max(len(idx), 1)
             self.meetings_held[c] += 1
             com = m.committees[c]
@@ -172,8 +174,9 @@ class Participation:
             quality = sum(n.staff * n.quality for n in ngos) / max(staff, 1e-9)
             invited = rows[rng.random(len(rows)) < min(1.0, 15.0 * staff / max(len(rows), 1))]
             base = m.scenario.behaviour.attend_base + m.scenario.ngos.activity_appeal + 2.0 * (quality - 0.5)
-            take = invited[rng.random(len(invited)) < sigmoid(m.population.logit(invited, base))]
-            m.population.mark_active(take, day, "meetings", m.scenario.behaviour.meeting_hours)
+            hours = m.scenario.behaviour.meeting_hours
+            take = invited[rng.random(len(invited)) < sigmoid(m.population.logit(invited, base, hours))]
+            m.population.mark_active(take, day, "meetings", hours)
             m.population.learn(take, "belonging", 1.0, 0.02)
             total += len(take)
         self.attendees_today += total
@@ -208,7 +211,8 @@ class Participation:
                 extra = ask.sum() >= sc.extra_meeting_share * len(d)
             if not (regular or extra):
                 continue
-            present = d[rng.random(len(d)) < sigmoid(pop.logit(d, m.scenario.behaviour.attend_base + DIRECTOR_BASE + 1.5))]
+            z = pop.logit(d, m.scenario.behaviour.attend_base + DIRECTOR_BASE + 1.5, m.scenario.behaviour.meeting_hours)
+            present = d[rng.random(len(d)) < sigmoid(z)]
             share = len(present) / max(len(d), 1)
             pop.mark_active(present, day, "deliberations", m.scenario.behaviour.meeting_hours)
             # Parties of the cases on the agenda come to deliberate.
@@ -244,7 +248,8 @@ class Participation:
             if demand.sum() == 0:
                 continue
             rows = self._community_rows(c)
-            voters = rows[rng.random(len(rows)) < sigmoid(pop.logit(rows, m.scenario.behaviour.attend_base + VOTE_BASE))]
+            z = pop.logit(rows, m.scenario.behaviour.attend_base + VOTE_BASE, 0.5)
+            voters = rows[rng.random(len(rows)) < sigmoid(z)]
             if len(voters) == 0:
                 continue
             choice = rng.choice(5, size=len(voters), p=demand / demand.sum())
@@ -283,7 +288,16 @@ class Participation:
 
     # ------------------------------------------------------------------ ladder
     def ladder(self, day: int) -> np.ndarray:
-        """Participation ladder per community (1 informed .. 5 self-governing), measured."""
+        """Participation ladder per community, measured from what residents do.
+
+        1 informed; 2 consulted (last meeting drew >= 3% of adults, or >= 10% of adults took
+        part in something in the last 30 days); 3 involved (also >= 60% of volunteer roles
+        filled and >= 40% of detected cases reported by residents); 4 partner (also residents
+        co-decide: a council meeting with half the directors in the last 60 days, or a
+        participatory-budget vote with >= 10% turnout in the last year); 5 self-governing
+        (also >= 85% of resolved cases resolved inside the community and the committee spends
+        at most half its time on pushed-down administration).
+        """
         m = self.m
         C = m.structure.n_communities
         held = self.holder >= 0
@@ -291,7 +305,10 @@ class Participation:
         filled = np.bincount(self.role_community[held], minlength=C) / np.maximum(roles, 1)
         filled[roles == 0] = 0.0
         det, self_rep, res, self_res = m.community_case_stats()
-        consulted = self.attendance >= 0.05
+        pop, s = m.population, m.structure
+        active = np.bincount(s.community, weights=pop.active_mask(day) & pop.eligible, minlength=C)
+        rate = active / np.maximum(self.eligible_per_comm, 1)
+        consulted = (self.attendance >= 0.03) | (rate >= 0.10)
         involved = consulted & (filled >= 0.6) & (self_rep >= 0.4 * np.maximum(det, 1))
         partner = involved & (
             ((day - self.last_council) <= 60) & (self.council_attendance >= 0.5)

@@ -56,6 +56,7 @@ class SocialWeights:
     time: float
     dependency: float
     party: float
+    time_cost: float
     learning_rate: float
     memory_days: float
 
@@ -70,6 +71,7 @@ class SocialWeights:
             time=b.time_weight,
             dependency=b.dependency_weight,
             party=b.party_bonus,
+            time_cost=b.time_cost_weight,
             learning_rate=b.learning_rate,
             memory_days=b.attitude_memory_days,
         )
@@ -155,9 +157,13 @@ class Population:
         thr = self.threshold if idx is None else self.threshold[idx]
         return self.w.social * nb + self.w.threshold_bonus * (nb >= thr)
 
-    def logit(self, idx: np.ndarray, base: float | np.ndarray) -> np.ndarray:
-        """Participation logit for residents ``idx`` (an index array) with a base term."""
-        return self.disposition[idx] + self.social_term(idx) + base
+    def logit(self, idx: np.ndarray, base: float | np.ndarray, hours: float = 0.0) -> np.ndarray:
+        """Participation logit for residents ``idx`` (an index array): disposition, social
+        term, the activity's base, minus its time cost (hours weigh more on the busy)."""
+        z = self.disposition[idx] + self.social_term(idx) + base
+        if hours:
+            z = z - self.w.time_cost * hours * (1.0 - self.time_avail[idx])
+        return z
 
     def active_mask(self, day: int) -> np.ndarray:
         return (day - self.last_active) < ACTIVE_WINDOW

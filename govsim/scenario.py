@@ -122,6 +122,7 @@ class CaseParams(Section):
     emergency_share: Prob = 0.04
     approval_share: Prob = 0.11
     report_base: Annotated[float, Field(ge=-10.0, le=10.0)] = -2.2
+    online_report_base: Annotated[float, Field(ge=-10.0, le=10.0)] = -3.5
     lapse_rate: Prob = 0.01
     fester_days: Annotated[float, Field(gt=0.0, le=10_000.0)] = 60.0
     grievance_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.03
@@ -155,6 +156,7 @@ class BehaviourParams(Section):
     social_weight: Annotated[float, Field(ge=0.0, le=10.0)] = 1.5
     threshold_bonus: Annotated[float, Field(ge=0.0, le=10.0)] = 0.6
     time_weight: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
+    time_cost_weight: Annotated[float, Field(ge=0.0, le=10.0)] = 0.4
     dependency_weight: Annotated[float, Field(ge=0.0, le=10.0)] = 1.5
     party_bonus: Annotated[float, Field(ge=0.0, le=5.0)] = 0.7
     learning_rate: Prob = 0.15
