@@ -41,8 +41,8 @@ UNDETECTED, OPEN, RESOLVED, LAPSED = range(4)
 STATUSES = ("undetected", "open", "resolved", "lapsed")
 NEED, DISPUTE = 0, 1
 KINDS = ("need", "dispute")
-CHANNELS = ("self_report", "committee", "building_head", "grid", "online", "incident")
-SELF_REPORT, COMMITTEE_VISIT, BUILDING_HEAD, GRID_SCREENING, ONLINE, INCIDENT = range(len(CHANNELS))
+CHANNELS = ("self_report", "committee", "building_head", "grid", "online", "hotline", "incident")
+SELF_REPORT, COMMITTEE_VISIT, BUILDING_HEAD, GRID_SCREENING, ONLINE, HOTLINE, INCIDENT = range(len(CHANNELS))
 CATEGORIES = ("sanitation", "security", "parking", "elderly_care", "repairs", "neighbour")
 NEED_CATEGORY_P = np.array([0.2, 0.15, 0.2, 0.15, 0.3])
 DISPUTE_CLASS_P = np.array([0.30, 0.60, 0.05, 0.05])  # neighbour disputes are mostly coordination
@@ -60,6 +60,7 @@ _FIELDS = {
     "severity": np.float32,
     "p_self": np.float32,
     "p_online": np.float32,
+    "p_hotline": np.float32,
     "arisen": np.int32,
     "detected": np.int32,
     "channel": np.int8,
@@ -240,10 +241,17 @@ class CaseBook:
         return found
 
     def route(self, idx: np.ndarray, day: int) -> None:
-        """Triage: the class picks the chain; the case enters at its first level."""
-        first = self.inst.chains[self.cls[idx], 0]
+        """Triage: the class picks the chain; the case enters at its first level, except
+        cases called in to the government hotline, which land on the desk of the chain's
+        first government level (street or district) and so leave the community at once."""
+        cls = self.cls[idx]
+        pos = np.zeros(len(idx), dtype=np.int8)
+        hot = self.channel[idx] == HOTLINE
+        if hot.any():
+            pos[hot] = self.inst.first_outside[cls[hot]]
+        first = self.inst.chains[cls, pos]
         self.status[idx] = OPEN
-        self.chain_pos[idx] = 0
+        self.chain_pos[idx] = pos
         self._enter(idx, first, day)
         self.open_idx = np.concatenate([self.open_idx, idx])
 

@@ -20,7 +20,7 @@ import numpy as np
 from govsim import metrics
 from govsim.agents import NGO, Committee, Government, Resident, committee_members
 from govsim.agents.ngo import NGO_KIND_P, NGO_KINDS
-from govsim.cases import DISPUTE, ONLINE, SELF_REPORT, CaseBook, HandlerIndex
+from govsim.cases import DISPUTE, HOTLINE, ONLINE, SELF_REPORT, CaseBook, HandlerIndex
 from govsim.finance import Ledger
 from govsim.network import build_structure, plans_from_spec
 from govsim.participation import Participation
@@ -42,7 +42,6 @@ from govsim.regimes import (
 )
 from govsim.scenario import GovernanceScenario
 
-HOTLINE_SHIFT = 0.4  # report logit bonus of a government hotline
 YOUTH_ONLINE_SHIFT = 0.8  # adults report online more readily than the elderly
 OWNERS_HOURS = 5.0  # volunteer hours/day of an owners' committee
 RESIDENT_SKILL = 0.9
@@ -145,7 +144,6 @@ class GovernanceModel(mesa.Model):
         disp_w = 1.0 + 0.3 * (s.tenure == 1) + 0.2 * (s.tenure == 2)
         self._need_cdf, self._need_total = np.cumsum(need_w), float(need_w.sum())
         self._disp_cdf, self._disp_total = np.cumsum(disp_w), float(disp_w.sum())
-        self._report_shift = HOTLINE_SHIFT * data.hotline
         self.online_open = np.full(C, data.online_channel)
 
         self.participation = Participation(self)
@@ -189,7 +187,7 @@ class GovernanceModel(mesa.Model):
         C = self.structure.n_communities
         comm = b.community[:n]
         det = np.bincount(comm, weights=b.detected[:n] >= 0, minlength=C)
-        self_rep = np.bincount(comm, weights=np.isin(b.channel[:n], (SELF_REPORT, ONLINE)), minlength=C)
+        self_rep = np.bincount(comm, weights=np.isin(b.channel[:n], (SELF_REPORT, ONLINE, HOTLINE)), minlength=C)
         res = np.bincount(comm, weights=b.status[:n] == 2, minlength=C)
         self_res = np.bincount(comm, weights=(b.status[:n] == 2) & ~b.left_community[:n], minlength=C)
         return det, self_rep, res, self_res
@@ -302,9 +300,13 @@ class GovernanceModel(mesa.Model):
         if len(new):
             r = book.resident[new]
             np.add.at(pop.open_cases, r, 1)
-            z = pop.logit(r, sc.cases.report_base + self._report_shift) + pop.w.trust * (pop.trust_gov[r] - 0.5) \
-                + 0.3 * book.severity[new]
-            book.p_self[new] = sigmoid(z)
+            # Report to the committee (community channel); severe cases are reported sooner.
+            sev = 0.3 * book.severity[new]
+            book.p_self[new] = sigmoid(pop.logit(r, sc.cases.report_base) + sev)
+            if self.institutions.data.hotline:
+                # Call the government hotline: the more one trusts government over community.
+                tilt = pop.w.trust * (pop.trust_gov[r] - pop.trust_comm[r])
+                book.p_hotline[new] = sigmoid(pop.logit(r, sc.cases.hotline_report_base) + tilt + sev)
             if data_online := self.institutions.data.online_channel:
                 zo = pop.logit(r, sc.cases.online_report_base) + YOUTH_ONLINE_SHIFT * (pop.age[r] != 2)
                 book.p_online[new] = sigmoid(zo) * data_online
@@ -320,9 +322,10 @@ class GovernanceModel(mesa.Model):
                 self.participation.head_detection()[book.building[pend]],
                 np.full(len(pend), grid_p),
                 book.p_online[pend],
+                book.p_hotline[pend],
             ])
             found = book.detect(d, rng, p)
-            by_resident = np.isin(book.channel[found], (SELF_REPORT, ONLINE))
+            by_resident = np.isin(book.channel[found], (SELF_REPORT, ONLINE, HOTLINE))
             pop.mark_active(book.resident[found[by_resident]], d, "reports", 0.5)
 
         self._capacities()

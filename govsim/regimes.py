@@ -357,6 +357,7 @@ class Institutions:
     chains: np.ndarray = field(init=False)  # [class, position] -> level, -1 past the end
     chain_len: np.ndarray = field(init=False)
     fit: np.ndarray = field(init=False)  # [level, class]
+    first_outside: np.ndarray = field(init=False)  # [class] -> chain position of first government level
     min_days: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -367,6 +368,10 @@ class Institutions:
             chain = [LEVELS.index(lv) for lv in self.data.chains[cls]]
             self.chains[ci, : len(chain)] = chain
             self.chain_len[ci] = len(chain)
+        # Where a hotline call enters each chain: the first street/district level (else the last).
+        outside = (self.chains >= STREET) & (self.chains >= 0)
+        last = self.chain_len.astype(np.int64) - 1
+        self.first_outside = np.where(outside.any(axis=1), outside.argmax(axis=1), last).astype(np.int8)
         self.fit = FIT.copy()
         approvers = {LEVELS.index(lv) for lv in self.data.approval_levels}
         for lv in range(len(LEVELS)):

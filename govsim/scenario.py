@@ -123,6 +123,7 @@ class CaseParams(Section):
     approval_share: Prob = 0.11
     report_base: Annotated[float, Field(ge=-10.0, le=10.0)] = -2.2
     online_report_base: Annotated[float, Field(ge=-10.0, le=10.0)] = -3.5
+    hotline_report_base: Annotated[float, Field(ge=-10.0, le=10.0)] = -3.0
     lapse_rate: Prob = 0.01
     fester_days: Annotated[float, Field(gt=0.0, le=10_000.0)] = 60.0
     grievance_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.03

@@ -15,7 +15,8 @@ import numpy as np
 from govsim.agents.committee import STAFF_HOURS
 from govsim.regimes import DISTRICT, HOURS_PER_CASE, STREET, FundingRule, operating_fund
 
-CASE_TIME_SHARE = 0.25  # share of street / district staff time spent on community cases
+STREET_CASE_SHARE = 0.5  # share of street-office staff time spent on community cases
+DISTRICT_CASE_SHARE = 0.25  # share of district department staff time spent on community cases
 GRID_CASE_SHARE = 0.4  # share of grid workers' time spent handling cases (the rest screens)
 
 
@@ -74,10 +75,10 @@ class Government(mesa.Agent):
             com.delegated_hours = float(self.admin_hours) if delegated else 0.0
 
     def street_capacity(self) -> np.ndarray:
-        return self.street_staff * STAFF_HOURS * CASE_TIME_SHARE / HOURS_PER_CASE[STREET]
+        return self.street_staff * STAFF_HOURS * STREET_CASE_SHARE / HOURS_PER_CASE[STREET]
 
     def district_capacity(self) -> float:
-        return self.district_staff * STAFF_HOURS * CASE_TIME_SHARE / HOURS_PER_CASE[DISTRICT]
+        return self.district_staff * STAFF_HOURS * DISTRICT_CASE_SHARE / HOURS_PER_CASE[DISTRICT]
 
     def grid_capacity(self, n_grids: int) -> np.ndarray:
         if not self.grid_workers:
@@ -95,8 +96,8 @@ class Government(mesa.Agent):
             "dispatched_staff": float(self.dispatched.sum()) * g.street_wage_per_day,
             "grid_workers": float(self.grid_workers) * g.grid_wage_per_day,
             # Only the share of street and district staff time spent on community cases.
-            "street_staff": (float(self.street_staff.sum()) + self.district_staff) * CASE_TIME_SHARE
-            * g.street_wage_per_day,
+            "street_staff": (float(self.street_staff.sum()) * STREET_CASE_SHARE
+                             + self.district_staff * DISTRICT_CASE_SHARE) * g.street_wage_per_day,
             "delegated_task_funds": delegated * g.worker_wage_per_day,
         }
 
@@ -104,7 +105,7 @@ class Government(mesa.Agent):
         g = self.params
         wages = float((self.workers + self.assistants).sum()) * g.worker_wage_per_day + (
             float(self.dispatched.sum())
-            + (float(self.street_staff.sum()) + self.district_staff) * CASE_TIME_SHARE
+            + float(self.street_staff.sum()) * STREET_CASE_SHARE + self.district_staff * DISTRICT_CASE_SHARE
         ) * g.street_wage_per_day + float(self.grid_workers) * g.grid_wage_per_day
         return 365.0 * wages + float(self.operating_funds.sum())
 
