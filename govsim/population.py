@@ -8,6 +8,9 @@ The daily resident step (the part the reference implementation in
 :mod:`govsim.reference` repeats agent by agent, for testing) is::
 
     active   = day - last_active < 30                   # participated in the last 30 days
+                                                        # (inside a model day this includes what
+                                                        # residents already did today: meetings,
+                                                        # reports, which run before this step)
     nb_share = W @ active                               # weighted share of active neighbours
     weekly:  attitudes relax to their baselines, belonging integrates nb_share,
              dependency drifts to the regime's intervention intensity,

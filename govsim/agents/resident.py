@@ -79,7 +79,8 @@ class Resident(mesa.Agent):
         pop = self.model.population
         if pop.volunteer[self.row]:
             return "volunteer"
-        return "active" if self.model.day - pop.last_active[self.row] < ACTIVE_WINDOW else "inactive"
+        today = max(self.model.day - 1, 0)  # the last simulated day, as the metrics use it
+        return "active" if today - pop.last_active[self.row] < ACTIVE_WINDOW else "inactive"
 
     @property
     def neighbours(self) -> list[Resident]:

@@ -1,0 +1,77 @@
+"""Whole model at district scale: ``scenarios/district.toml`` for 365 days on one core.
+
+Builds ``GovernanceModel`` (collect=True) from the district scenario (262,103 residents in
+45 communities), runs it, and prints build time, run time, total and peak memory (the
+process's maximum resident set size, ``resource.getrusage(...).ru_maxrss``, in MiB).
+Targets: total < 10 s, peak memory < 2 GiB.
+
+    /tmp/venv/bin/python benchmarks/bench_district.py [--steps 365]
+
+Runs on one thread: BLAS/OpenMP thread counts are pinned to 1 before numpy is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+_T_START = time.perf_counter()  # before numpy/scipy/mesa/govsim are imported
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+for _var in _THREAD_VARS:
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from govsim import GovernanceModel, load_scenario  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DISTRICT = ROOT / "scenarios" / "district.toml"
+TARGET_TOTAL_S = 10.0
+TARGET_PEAK_MIB = 2048.0
+
+
+def peak_rss_mib() -> float:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024.0 * 1024.0) if sys.platform == "darwin" else rss / 1024.0  # bytes vs KiB
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=None, help="days to run (default: the scenario's)")
+    ap.add_argument("--scenario", type=Path, default=DISTRICT)
+    args = ap.parse_args(argv)
+
+    scenario = load_scenario(args.scenario)
+    steps = scenario.steps if args.steps is None else args.steps
+    shown = args.scenario.resolve()
+    shown = shown.relative_to(ROOT) if shown.is_relative_to(ROOT) else shown
+    print(f"BLAS/OpenMP threads = 1; scenario {shown}")
+    t0 = time.perf_counter()
+    model = GovernanceModel(scenario=scenario, collect=True)
+    t1 = time.perf_counter()
+    model.run(steps)
+    t2 = time.perf_counter()
+    peak = peak_rss_mib()
+
+    s = model.structure
+    build_s, run_s, total_s = t1 - t0, t2 - t1, t2 - t0
+    print(f"{s.n:,} residents, {s.n_households:,} households, {s.n_communities} communities, "
+          f"{s.n_edges:,} ties; {steps} steps; participation rate at the end "
+          f"{model.population.participation_rate(model.day - 1):.3f}")
+    print(f"build  {build_s:7.2f} s")
+    print(f"run    {run_s:7.2f} s  ({1e3 * run_s / max(steps, 1):.1f} ms/step, "
+          f"{s.n * steps / run_s:,.0f} resident-days/s)")
+    print(f"total  {total_s:7.2f} s  (target < {TARGET_TOTAL_S:.0f} s: "
+          f"{'met' if total_s < TARGET_TOTAL_S else 'MISSED'})")
+    print(f"process wall time incl. imports and scenario loading: {t2 - _T_START:.2f} s")
+    print(f"peak   {peak:7.0f} MiB (ru_maxrss; target < {TARGET_PEAK_MIB:.0f} MiB: "
+          f"{'met' if peak < TARGET_PEAK_MIB else 'MISSED'})")
+    return {"build_s": build_s, "run_s": run_s, "total_s": total_s, "peak_mib": peak}
+
+
+if __name__ == "__main__":
+    main()
