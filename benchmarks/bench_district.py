@@ -5,7 +5,7 @@ Builds ``GovernanceModel`` (collect=True) from the district scenario (262,103 re
 process's maximum resident set size, ``resource.getrusage(...).ru_maxrss``, in MiB).
 Targets: total < 10 s, peak memory < 2 GiB.
 
-    /tmp/venv/bin/python benchmarks/bench_district.py [--steps 365]
+    .venv/bin/python benchmarks/bench_district.py [--steps 365]
 
 Runs on one thread: BLAS/OpenMP thread counts are pinned to 1 before numpy is imported.
 """

@@ -6,7 +6,7 @@ Builds one community of ``--residents`` residents (households = residents / 2.9)
 open), then times ``--days`` daily steps of each implementation from identical state and
 prints resident-steps per second and the ratio (vectorised / reference).
 
-    /tmp/venv/bin/python benchmarks/bench_step.py --residents 10000 --days 30
+    .venv/bin/python benchmarks/bench_step.py --residents 10000 --days 30
 
 Runs on one thread: BLAS/OpenMP thread counts are pinned to 1 before numpy is imported.
 """
