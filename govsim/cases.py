@@ -397,7 +397,8 @@ class CaseBook:
         self.counts["disputes_detected"] += 1
         self.counts["incidents"] += 1
         self.status[idx] = OPEN
-        self.chain_pos[idx] = 0
+        chain = self.inst.chains[EMERGENCY, : self.inst.chain_len[EMERGENCY]]
+        self.chain_pos[idx] = int(np.flatnonzero(chain == DISTRICT)[0]) if (chain == DISTRICT).any() else len(chain) - 1
         self._enter(idx, np.array([DISTRICT], dtype=np.int8), day)
         self.open_idx = np.concatenate([self.open_idx, idx])
         return idx

@@ -102,11 +102,23 @@ def write_outputs(model, out: Path, fmt: str = "csv") -> list[Path]:
     return written
 
 
+def check_out_dir(out: Path) -> None:
+    """Fail before any work if the output directory cannot be made or written."""
+    if out.exists() and not out.is_dir():
+        raise ScenarioError(f"--out {out}: exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ScenarioError(f"--out {out}: cannot create directory ({err.strerror})") from None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from govsim.model import GovernanceModel
 
     path = Path(args.scenario) if args.scenario else default_scenario_path()
     sc = load_scenario(path, overrides=args.set or None, seed=args.seed, steps=args.steps)
+    out = Path(args.out) if args.out else Path("out") / sc.name
+    check_out_dir(out)
     t0 = time.perf_counter()
     model = GovernanceModel(scenario=sc)
     if not args.quiet:
@@ -115,7 +127,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - t0
     summary = model.summary()
     print(format_summary(summary))
-    out = Path(args.out) if args.out else Path("out") / sc.name
     files = write_outputs(model, out, args.format)
     print(f"\nwrote {', '.join(f.name for f in files)} to {out}/  ({elapsed:.1f} s)")
     return 0

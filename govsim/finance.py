@@ -79,8 +79,8 @@ class Ledger:
         payee = np.atleast_1d(np.asarray(payee, dtype=np.int64))
         amount = np.atleast_1d(np.asarray(amount, dtype=float))
         payer, payee, amount = np.broadcast_arrays(payer, payee, amount)
-        if (amount < 0).any():
-            raise ValueError("transfer amounts must be >= 0")
+        if not np.isfinite(amount).all() or (amount < 0).any():
+            raise ValueError(f"transfer amounts must be finite and >= 0 ({category})")
         amount = amount.copy()
         if not allow_overdraft:
             src = np.isin(payer, [self.index[s] for s in SOURCES])
@@ -113,6 +113,8 @@ class Ledger:
 
     def check(self) -> None:
         """Raise if money was created or destroyed, or a non-source account is negative."""
+        if not np.isfinite(self.balance).all():
+            raise AssertionError("ledger holds a non-finite balance")
         total = float(self.balance.sum())
         if abs(total) > 1e-6 * max(1.0, float(np.abs(self.balance).sum())):
             raise AssertionError(f"ledger not conserved: sum of balances = {total}")

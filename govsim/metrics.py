@@ -54,6 +54,22 @@ REPORTERS = {
 }
 
 
+# Numeric summary figures an experiment can keep (the keys of :func:`summary` that are
+# always present; ``spend_<category>`` keys are added for categories that saw money).
+SUMMARY_METRICS = (
+    "participation_rate", "mean_participation_rate", "meeting_attendance", "volunteer_hours",
+    "ladder_level", "cases_arisen", "cases_detected", "cases_resolved", "cases_lapsed",
+    "resolution_rate", "screened_resolution_rate", "self_resolution_share", "disputes_arisen",
+    "disputes_detected", "disputes_resolved", "dispute_screened_resolution_rate",
+    "dispute_self_resolution_share", "mean_days_to_resolution", "median_days_to_resolution",
+    "escalations", "collective_incidents", "unresolved_open", "fiscal_spending",
+    "ngo_contract_spending", "ngo_grant_spending", "donations", "committee_staff_hours",
+    "resident_hours", "resident_time_value", "cost_per_resolved_case",
+    "social_cost_per_resolved_case", "mean_trust_gov", "mean_trust_comm", "mean_belonging",
+    "mean_satisfaction", "ngos", "ngo_staff",
+)
+
+
 def summary(m) -> dict:
     """End-of-run summary: the headline figures a report needs, as plain numbers."""
     c = m.cases.counts

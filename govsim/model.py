@@ -379,7 +379,8 @@ class GovernanceModel(mesa.Model):
         clusters = self.cases.incidents(d, pop, self.structure, sc.cases.grievance_threshold,
                                         sc.cases.incident_cluster)
         for members in clusters:
-            self.cases.add_incident_case(d, int(members[0]), self.structure)
+            idx = self.cases.add_incident_case(d, int(members[0]), self.structure)
+            np.add.at(pop.open_cases, self.cases.resident[idx], 1)
             self.government.pay(sc.cases.incident_cost, self.acct["operations"], "incident_response")
             pop.grievance[members] *= np.float32(0.3)  # grievance vented
             pop.learn(members, "trust_gov", 0.0, 0.3)

@@ -194,8 +194,10 @@ class FundTier(Section):
     fund: NonNeg
 
 
+# Wuhai rule (field report): under 1,000 households at least 10k yuan/yr; 1,000-2,000 at least
+# 30k; over 2,000 at least 40k. A tier covers communities with households <= max_households.
 WUHAI_TIERS = (
-    FundTier(max_households=1000.0, fund=10_000.0),
+    FundTier(max_households=999.0, fund=10_000.0),
     FundTier(max_households=2000.0, fund=30_000.0),
     FundTier(max_households=math.inf, fund=40_000.0),
 )
@@ -283,6 +285,13 @@ class ScenarioSpec(Section):
         if self.regime not in REGIMES:
             allowed = ", ".join(sorted(REGIMES))
             raise ValueError(f"unknown regime {self.regime!r}; allowed: {allowed}")
+        try:  # the regime's data with these settings must itself be valid
+            self.regime_settings.apply(REGIMES[self.regime])
+        except ValidationError as err:
+            from govsim.regimes import RegimeData
+
+            msg = _format_error(err, RegimeData, "")
+            raise ValueError(f"regime_settings: {msg}") from None
         return self
 
 

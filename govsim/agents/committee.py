@@ -13,7 +13,7 @@ HOURS_PER_VISIT = 0.5  # a household visit
 
 def committee_members(households: int | np.ndarray, per_member: int = 250, lo: int = 3, hi: int = 9):
     """Residents' committee size: about one member per 200-300 households, 3 to 9 members."""
-    return np.clip(np.rint(np.asarray(households) / per_member), lo, hi).astype(int)
+    return np.clip(np.floor(np.asarray(households) / per_member + 0.5), lo, hi).astype(int)
 
 
 class Committee(mesa.Agent):

@@ -140,7 +140,8 @@ class Government(mesa.Agent):
             if not ngos or per_community[c] <= 0:
                 continue
             staff = np.array([n.staff for n in ngos])
-            share = per_community[c] * staff / staff.sum()
+            weights = staff / staff.sum() if staff.sum() > 0 else np.full(len(ngos), 1.0 / len(ngos))
+            share = per_community[c] * weights
             paid = self.pay(share, np.array([n.account for n in ngos]), category)
             for n, amt in zip(ngos, paid, strict=True):
                 setattr(n, attr, getattr(n, attr) + float(amt))
