@@ -149,6 +149,59 @@ def cmd_regimes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backend_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=("serial", "process", "dask", "ray"), default="process",
+                   help="where runs execute (default: process pool on all cores)")
+    p.add_argument("--workers", type=int, help="number of worker processes (default: all cores)")
+    p.add_argument("--address", help="scheduler address for dask/ray (default: start a local cluster)")
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from govsim.experiment import load_experiment, run_experiment
+    from govsim.experiment.design import expand
+
+    exp = load_experiment(args.experiment)
+    out = Path(args.out) if args.out else Path("out") / exp.name
+    check_out_dir(out)
+    n = len(expand(exp))
+    print(f"{exp.name}: {n} runs ({len(exp.regimes)} regimes x {n // max(len(exp.regimes), 1) // exp.spec.replicates} "
+          f"points x {exp.spec.replicates} replicates) -> {out}/", file=sys.stderr)
+    df = run_experiment(exp, out, backend=args.backend, workers=args.workers, address=args.address,
+                        progress=not args.quiet, restart=args.restart, max_runs=args.max_runs)
+    done = len(df)
+    print(f"{done} of {n} runs on disk in {out}/ (results.parquet, results.csv)")
+    if done == n and not args.no_report:
+        return _report(out, args.quiet)
+    return 0
+
+
+def _report(out: Path, quiet: bool = False, metrics: list[str] | None = None, test: str = "welch") -> int:
+    from govsim.analysis import format_table, group_stats, write_report
+    from govsim.experiment import ResultStore
+
+    store = ResultStore(out)
+    manifest = store.manifest()
+    df = store.load()
+    if df.empty:
+        raise ScenarioError(f"{out}: no finished runs yet")
+    metrics = metrics or [m for m in manifest["spec"]["metrics"] if m in df.columns]
+    params = [p for p in manifest.get("params", []) if p in df.columns]
+    paths = write_report(df, out / "report", metrics, params=params, test=test,
+                         rel_precision=manifest["spec"].get("target_precision", 0.05),
+                         title=f"{manifest['experiment']}: comparison of regimes")
+    if not quiet:
+        print(format_table(group_stats(df, metrics, by=["regime"]), metrics))
+    print(f"report: {paths.get('report', out / 'report')}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    out = Path(args.results)
+    if not out.is_dir():
+        raise ScenarioError(f"{out}: not a results directory")
+    return _report(out, args.quiet, args.metrics, args.test)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="govsim", description="Agent-based simulation of community governance.")
     sub = p.add_subparsers(dest="command")
@@ -165,6 +218,21 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check scenario files and report the first error in each")
     v.add_argument("scenarios", nargs="+")
     v.set_defaults(func=cmd_validate)
+    w = sub.add_parser("sweep", help="run an experiment (regimes x parameters x replicates); resumable")
+    w.add_argument("experiment", help="experiment TOML (see experiments/)")
+    w.add_argument("--out", help="results directory (default: out/<experiment name>)")
+    _backend_args(w)
+    w.add_argument("--restart", action="store_true", help="discard results of a different experiment in --out")
+    w.add_argument("--max-runs", type=int, help="stop after this many new runs (trial runs)")
+    w.add_argument("--no-report", action="store_true", help="do not write the comparison report at the end")
+    w.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    w.set_defaults(func=cmd_sweep)
+    c = sub.add_parser("compare", help="statistics and report of a results directory")
+    c.add_argument("results", help="results directory written by govsim sweep")
+    c.add_argument("--metrics", nargs="+", help="metrics to compare (default: the experiment's)")
+    c.add_argument("--test", choices=("welch", "mannwhitney"), default="welch")
+    c.add_argument("--quiet", action="store_true")
+    c.set_defaults(func=cmd_compare)
     g = sub.add_parser("regimes", help="list the regimes and their escalation chains")
     g.set_defaults(func=cmd_regimes)
     return p

@@ -414,8 +414,11 @@ def _allowed(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
 
 
 def _format_error(err: ValidationError, model: type[BaseModel], where: str) -> str:
-    e = err.errors()[0]
-    loc = tuple(e.get("loc", ()))
+    errors = err.errors()
+    # Of a union's alternatives, the one that says what is wrong with the value wins.
+    e = next((x for x in errors if x.get("type") == "value_error"), errors[0])
+    # Drop union-branch tags pydantic puts in the path (e.g. "tuple[any, ...]", "ParamRange").
+    loc = tuple(p for p in e.get("loc", ()) if not (isinstance(p, str) and ("[" in p or p[:1].isupper())))
     path = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
     etype = e.get("type", "")
     value = e.get("input")
