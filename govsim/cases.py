@@ -139,6 +139,7 @@ class CaseBook:
         self.delay_sum = 0.0
         self.handler_hours = np.zeros(handlers.total)  # cumulative hours per handler
         self.today_hours = np.zeros(handlers.total)
+        self.worked_levels = np.zeros(len(LEVELS), dtype=np.int64)  # cases worked today, by level
 
     # ------------------------------------------------------------------ storage
     def _grow(self, extra: int) -> None:
@@ -219,7 +220,8 @@ class CaseBook:
     # ------------------------------------------------------------------ detection
     def detect(self, day: int, rng: np.random.Generator, p_channels: np.ndarray) -> np.ndarray:
         """Detect pending cases. ``p_channels``: [n_pending, k] daily chance per channel, in the
-        order of CHANNELS (self-report, committee visit, building head, grid screening, online).
+        order of CHANNELS (self-report, committee visit, building head, grid screening, online,
+        hotline).
         The channel credited is drawn in proportion to the chances. Returns detected ids."""
         idx = self.pending
         if len(idx) == 0:
@@ -288,18 +290,22 @@ class CaseBook:
         self.today_hours[:] = 0.0
         o = self.open_idx
         empty = np.empty(0, dtype=np.int64)
+        self.worked_levels = np.zeros(len(LEVELS), dtype=np.int64)
         if len(o) == 0:
             return empty, empty, empty
         lvl = self.level[o].astype(np.int64)
         key = self.handlers.key(lvl, self.community[o], self.grid[o])
-        order = np.lexsort((self.arisen[o], -PRIORITY[self.cls[o]], key))
-        o, lvl, key = o[order], lvl[order], key[order]
+        # A case still inside its level's minimum handling time is not worked yet and does
+        # not take a slot. Slots go to ready cases: emergencies first, then the oldest.
+        ready = (day - self.level_since[o]) >= self.inst.min_days[lvl]
+        order = np.lexsort((self.arisen[o], -PRIORITY[self.cls[o]], ~ready, key))
+        o, lvl, key, ready = o[order], lvl[order], key[order], ready[order]
         pos = np.arange(len(o))
         first = np.ones(len(o), dtype=bool)
         first[1:] = key[1:] != key[:-1]
         rank = pos - np.maximum.accumulate(np.where(first, pos, 0))
         cap_int = np.floor(capacity) + (rng.random(len(capacity)) < capacity - np.floor(capacity))
-        worked = rank < cap_int[key]
+        worked = ready & (rank < cap_int[key])
         queue = np.bincount(key, minlength=len(capacity))
         load = queue / np.maximum(capacity, 1e-9)
         overload = np.clip((load - 1.0) / 2.0, 0.0, 1.0)
@@ -307,10 +313,9 @@ class CaseBook:
 
         cls = self.cls[o].astype(np.int64)
         waited = day - self.level_since[o]
-        ready = waited >= self.inst.min_days[lvl]
         fit = self.inst.fit[lvl, cls]
         p = fit * quality[key] * np.exp(-(self.detected[o] - self.arisen[o]) / fester_days)
-        act = worked & ready
+        act = worked
         resolved = act & (rng.random(len(o)) < p)
         failed = act & ~resolved
         self.attempts[o[failed]] += 1
@@ -321,6 +326,7 @@ class CaseBook:
             | (act & (fit == 0.0))
         )
         escalate = ~resolved & give_up & has_next
+        self.worked_levels = np.bincount(lvl[worked], minlength=len(LEVELS))
 
         hours = HOURS_PER_CASE[lvl] * worked
         self.hours[o] += hours.astype(np.float32)

@@ -24,7 +24,6 @@ CATEGORIES = (
     "donation",
     "staff_wages",
     "dispatched_staff",
-    "committee_wages",
     "grid_workers",
     "street_staff",
     "operating_funds",
@@ -38,6 +37,14 @@ CATEGORIES = (
     "ngo_wages",
     "projects",
 )
+
+
+# Twelve payment days a year (0, 30, 60, 91, ...): monthly payments happen 12 times in 365 days.
+MONTH_STARTS = frozenset(int(k * 365 / 12) for k in range(12))
+
+
+def is_month_start(day: int) -> bool:
+    return day % 365 in MONTH_STARTS
 
 
 class Ledger:

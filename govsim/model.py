@@ -21,7 +21,7 @@ from govsim import metrics
 from govsim.agents import NGO, Committee, Government, Resident, committee_members
 from govsim.agents.ngo import NGO_KIND_P, NGO_KINDS
 from govsim.cases import DISPUTE, HOTLINE, ONLINE, SELF_REPORT, CaseBook, HandlerIndex
-from govsim.finance import Ledger
+from govsim.finance import Ledger, is_month_start
 from govsim.network import build_structure, plans_from_spec
 from govsim.participation import Participation
 from govsim.population import Population, SocialWeights, sigmoid
@@ -42,9 +42,12 @@ from govsim.regimes import (
 )
 from govsim.scenario import GovernanceScenario
 
-YOUTH_ONLINE_SHIFT = 0.8  # adults report online more readily than the elderly
+NON_ELDERLY_ONLINE_SHIFT = 0.8  # the young and working-age report online more readily
 OWNERS_HOURS = 5.0  # volunteer hours/day of an owners' committee
 RESIDENT_SKILL = 0.9
+# FIT gives resolution chances for an actor of reference skill; skill = own / reference.
+REFERENCE_MEDIATION = 0.6
+REFERENCE_NGO_QUALITY = 0.65
 
 
 class GovernanceModel(mesa.Model):
@@ -147,6 +150,9 @@ class GovernanceModel(mesa.Model):
         self.online_open = np.full(C, data.online_channel)
 
         self.participation = Participation(self)
+        for ngo in self.ngos:
+            if ngo.kind == "volunteer_association":
+                self.participation_bonus(ngo.community)
         if self.councils:
             self.participation.elect_directors(self.rng)
         self.committee_hours = 0.0
@@ -200,10 +206,10 @@ class GovernanceModel(mesa.Model):
         part = self.participation
 
         self.government.step_day(d)
-        self._ngo_sector(d)
         for com in self.committees:
             com.extra_cases_today = 0.0
             com.plan_day()
+        self._ngo_sector(d)
         part.attendees_today = 0
         part.meetings(d, rng)
         part.ngo_activities(d, rng)
@@ -222,7 +228,7 @@ class GovernanceModel(mesa.Model):
         self.committee_hours += sum(c.staff_hours for c in self.committees)
         # Unpaid committee members are residents giving their time.
         self.population.hours += sum(c.volunteer_members * c.member_hours for c in self.committees)
-        if d % 30 == 0:
+        if is_month_start(d):
             self.ladder = part.ladder(d)
         self.day += 1
         self.participation_sum += self.population.participation_rate(d)
@@ -236,14 +242,18 @@ class GovernanceModel(mesa.Model):
         p = self.scenario.ngos
         data = self.institutions.data
         ledger = self.ledger
-        if d % 30 == 0:
+        if is_month_start(d):
+            contracted = self.institutions.has("ngo_outsourcing")
             for c, ngos in self.ngos_by_community.items():
                 if not ngos:
                     continue
                 com = self.committees[c]
-                need = p.supervision_share * sum(n.staff for n in ngos) * 8.0
-                com.supervision_hours = need if self.institutions.has("ngo_outsourcing") else 0.0
-                supervised = min(1.0, com.free_hours / max(need, 1e-9)) if need > 0 else 1.0
+                # Contracts must be supervised; the committee's time after admin is what it has.
+                need = p.supervision_share * sum(n.staff for n in ngos) * 8.0 if contracted else 0.0
+                com.supervision_hours = need
+                com.plan_day()
+                available = max(0.0, com.staff_hours - com.admin_hours)
+                supervised = min(1.0, available / need) if need > 0 else 1.0
                 for n in ngos:
                     gift = p.donations_per_year / 12.0 * (2.0 if n.kind == "foundation" else 1.0)
                     paid = ledger.transfer(self.acct["donors"], n.account, gift, "donation", allow_overdraft=True)
@@ -281,9 +291,9 @@ class GovernanceModel(mesa.Model):
         if self.institutions.has("ngo_outsourcing"):
             ngo_cap = np.maximum(0.0, ngo_cap - self.government.outsourced_admin_hours / HOURS_PER_CASE[NGO_LEVEL])
         cap[h.slice(NGO_LEVEL)] = ngo_cap
-        skill[h.slice(NGO_LEVEL)] = ngo_q / self.scenario.ngos.quality if self.scenario.ngos.quality else 0.0
+        skill[h.slice(NGO_LEVEL)] = ngo_q / REFERENCE_NGO_QUALITY
         cap[h.slice(COMMITTEE)] = [c.case_capacity for c in self.committees]
-        skill[h.slice(COMMITTEE)] = [c.mediation_skill / 0.6 for c in self.committees]
+        skill[h.slice(COMMITTEE)] = [c.mediation_skill / REFERENCE_MEDIATION for c in self.committees]
         cap[h.slice(COUNCIL)] = self.participation.council_capacity
         cap[h.slice(STREET)] = self.government.street_capacity()
         cap[h.slice(DISTRICT)] = self.government.district_capacity()
@@ -308,9 +318,9 @@ class GovernanceModel(mesa.Model):
                 tilt = pop.w.trust * (pop.trust_gov[r] - pop.trust_comm[r])
                 book.p_hotline[new] = sigmoid(pop.logit(r, sc.cases.hotline_report_base) + tilt + sev)
             if data_online := self.institutions.data.online_channel:
-                zo = pop.logit(r, sc.cases.online_report_base) + YOUTH_ONLINE_SHIFT * (pop.age[r] != 2)
+                zo = pop.logit(r, sc.cases.online_report_base) + NON_ELDERLY_ONLINE_SHIFT * (pop.age[r] != 2)
                 book.p_online[new] = sigmoid(zo) * data_online
-        # Detection: self-report, committee visits, building heads, grid screening.
+        # Detection: self-report, committee visits, building heads, grid screening, online, hotline.
         pend = book.pending
         if len(pend):
             hh = self.structure.community_households
@@ -332,8 +342,8 @@ class GovernanceModel(mesa.Model):
         res, esc, worked = book.handle(d, rng, self._capacity, self._skill, sc.cases.fester_days)
         self.on_resolved(res, d)
         self.on_escalated(esc)
-        lv = book.level[worked]
-        self.government.case_operations(int((lv == STREET).sum()), int((lv == DISTRICT).sum()))
+        wl = book.worked_levels
+        self.government.case_operations(int(wl[STREET]), int(wl[DISTRICT]))
         lapsed = book.lapse(rng, sc.cases.lapse_rate, d)
         if len(lapsed):
             r = book.resident[lapsed]
@@ -370,8 +380,10 @@ class GovernanceModel(mesa.Model):
             return
         book, pop = self.cases, self.population
         r = book.resident[idx]
-        came_from_community = book.chain_pos[idx] >= 1
-        pop.learn(r[came_from_community], "trust_comm", 0.0, pop.w.learning_rate * 0.3)
+        failed = self.institutions.chains[book.cls[idx], book.chain_pos[idx] - 1]  # level it left
+        by_gov = np.isin(failed, list(GOVERNMENT_LEVELS))
+        pop.learn(r[~by_gov], "trust_comm", 0.0, pop.w.learning_rate * 0.3)
+        pop.learn(r[by_gov], "trust_gov", 0.0, pop.w.learning_rate * 0.3)
 
     def _incidents(self, d: int) -> None:
         sc = self.scenario

@@ -16,7 +16,7 @@ from govsim.population import sigmoid
 from govsim.regimes import COUNCIL, RESIDENTS
 
 MEETING_COST = 300.0  # yuan per residents' meeting, paid from the committee's operating funds
-DIRECTOR_BASE = 1.0  # directors are committed: their attendance logit gets this on top
+DIRECTOR_BASE = 2.5  # directors are elected and committed: their attendance logit gets this on top
 VOTE_BASE = 1.2  # voting is easier than attending a meeting
 CANDIDATES = 5  # residents approached per vacancy when recruiting volunteers
 HEAD_DETECTION = 0.05  # daily chance a building head notices a pending case in their building
@@ -114,7 +114,7 @@ class Participation:
         cand = start + (rng.random((len(vac), CANDIDATES)) * size).astype(np.int64)
         ok = pop.eligible[cand] & ~pop.volunteer[cand]
         base = self.m.scenario.behaviour.volunteer_base + self.recruit_bonus[self.role_community[vac]][:, None]
-        hours = 30.0 * self.m.scenario.behaviour.volunteer_hours_per_day / 8.0  # a month's load, in days
+        hours = 7.0 * self.m.scenario.behaviour.volunteer_hours_per_day  # a role's weekly hours
         z = pop.disposition[cand] + pop.social_term(cand) + base - pop.w.time_cost * hours * (1.0 - pop.time_avail[cand])
         yes = ok & (rng.random(cand.shape) < sigmoid(z))
         filled = 0
@@ -211,7 +211,7 @@ class Participation:
                 extra = ask.sum() >= sc.extra_meeting_share * len(d)
             if not (regular or extra):
                 continue
-            z = pop.logit(d, m.scenario.behaviour.attend_base + DIRECTOR_BASE + 1.5, m.scenario.behaviour.meeting_hours)
+            z = pop.logit(d, m.scenario.behaviour.attend_base + DIRECTOR_BASE, m.scenario.behaviour.meeting_hours)
             present = d[rng.random(len(d)) < sigmoid(z)]
             share = len(present) / max(len(d), 1)
             pop.mark_active(present, day, "deliberations", m.scenario.behaviour.meeting_hours)

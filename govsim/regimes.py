@@ -266,9 +266,12 @@ class PilotFeature:
 class GridManagement(PilotFeature):
     """Grids with a manager, leader and police officer; four-class triage on site.
 
-    general: manager handles on site; coordination: taken back to the community;
-    emergency: reported up at once (district acts, manager follows on site);
-    approval: community accepts, street reviews, district approves.
+    general: the grid manager handles it on site (the grid is first in the chain);
+    coordination: taken back to the community (the committee is first);
+    emergency: reported up at once (the district is first and only);
+    approval: left on the regime's approval chain (community accepts, then up).
+    Grid screening (a detection channel) and the grid workers' pay are installed by the
+    model when this pilot is on.
     """
 
     name = "grid_management"

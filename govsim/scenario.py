@@ -70,7 +70,7 @@ class CommunitySpec(Section):
 
 
 class PopulationParams(Section):
-    """Residents and households. Defaults: the district of the field report."""
+    """Residents and households. Defaults: the field report's 1,412-household community."""
 
     communities: Annotated[int, Field(ge=1, le=2_000)] = 1
     households: Annotated[int, Field(ge=10, le=5_000_000)] = 1412

@@ -236,14 +236,18 @@ def test_emergency_worked_before_older_general_case_with_capacity_one():
     detect_all(book, 5, rng)
     cap, skill = arrays(h, cap=0.0, skill=0.0)
     set_level(cap, h, COMMITTEE, 1.0)
-    _, _, worked = book.handle(5, rng, cap, skill)
+    # Nothing is worked before the committee's minimum handling time (1 day) is up ...
+    _, _, none_yet = book.handle(5, rng, cap, skill)
+    assert none_yet.tolist() == []
+    # ... then the one slot goes to the emergency, not to the older general cases.
+    _, _, worked = book.handle(6, rng, cap, skill)
     assert worked.tolist() == [emergency]
     # without the emergency, the oldest general case goes first
     book2, _ = make_book("hybrid", settings=settings)
     (g_new,) = add_cases(book2, GENERAL, day=2, resident=[1])
     (g_old,) = add_cases(book2, GENERAL, day=0, resident=[0])
     detect_all(book2, 5, rng)
-    _, _, worked2 = book2.handle(5, rng, cap, skill)
+    _, _, worked2 = book2.handle(6, rng, cap, skill)
     assert worked2.tolist() == [g_old]
     assert old_general != newer_general
 
@@ -339,7 +343,7 @@ def test_capacity_limits_cases_worked_per_handler_per_day():
     detect_all(book, 0, rng)
     cap, skill = arrays(h, cap=0.0, skill=0.0)
     cap[h.slice(COMMITTEE)] = [1.0, 4.0]
-    for day in range(3):
+    for day in range(1, 4):  # from day 1: the committee's minimum handling time is 1 day
         _, _, worked = book.handle(day, rng, cap, skill)
         assert np.isin(worked, a).sum() == 1
         assert np.isin(worked, b).sum() == 4
@@ -358,11 +362,12 @@ def test_fractional_capacity_is_stochastically_rounded_to_its_mean():
     detect_all(book, 0, rng)
     cap, skill = arrays(h, cap=0.0, skill=0.0)
     set_level(cap, h, DISTRICT, 2.3)
-    counts = np.array([len(book.handle(d, rng, cap, skill)[2]) for d in range(3000)])
+    start = int(book.inst.min_days[DISTRICT])  # nothing is worked before the minimum time
+    counts = np.array([len(book.handle(d, rng, cap, skill)[2]) for d in range(start, start + 3000)])
     assert set(np.unique(counts).tolist()) == {2, 3}
     assert abs(counts.mean() - 2.3) < 0.04
     set_level(cap, h, DISTRICT, 3.0)
-    counts = np.array([len(book.handle(d, rng, cap, skill)[2]) for d in range(3000, 3100)])
+    counts = np.array([len(book.handle(d, rng, cap, skill)[2]) for d in range(start + 3000, start + 3100)])
     assert (counts == 3).all()
 
 

@@ -13,6 +13,7 @@ import mesa
 import numpy as np
 
 from govsim.agents.committee import STAFF_HOURS
+from govsim.finance import is_month_start
 from govsim.regimes import DISTRICT, HOURS_PER_CASE, STREET, FundingRule, operating_fund
 
 STREET_CASE_SHARE = 0.5  # share of street-office staff time spent on community cases
@@ -52,7 +53,7 @@ class Government(mesa.Agent):
         self.district_staff = float(self.counted_people.sum()) * data.district_staff_per_10k / 1e4
         self.grid_workers = s.n_grids * sc.pilots.grid_staff_per_grid if inst.has("grid_management") else 0.0
         self.operating_funds = operating_fund(self.counted_households, g.operating_fund_tiers)
-        self.grants = s.community_households * data.ngo_grant_per_household
+        self.grants = self.counted_households * data.ngo_grant_per_household
         self.budget_funds = (
             self.counted_households * sc.pilots.budget_per_household
             if inst.has("participatory_budget") else np.zeros(s.n_communities)
@@ -131,8 +132,8 @@ class Government(mesa.Agent):
             if self.budget_funds.any():
                 self.pay(self.budget_funds, m.fund_accounts, "participatory_budget")
             self._to_ngos(self.grants, "ngo_grants", "grant_income")
-        if day % 30 == 0 and self.contract_budget.any():
-            self._to_ngos(self.contract_budget * 30.0 / 365.0, "ngo_contracts", "contract_income")
+        if is_month_start(day) and self.contract_budget.any():
+            self._to_ngos(self.contract_budget / 12.0, "ngo_contracts", "contract_income")
 
     def _to_ngos(self, per_community: np.ndarray, category: str, attr: str) -> None:
         m = self.model

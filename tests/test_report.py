@@ -1,0 +1,187 @@
+"""govsim.analysis.report and plots on a synthetic run table with a known winner."""
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from govsim.analysis import (
+    compare,
+    describe_finding,
+    format_table,
+    group_stats,
+    metric_by_regime,
+    metric_vs_parameter,
+    tradeoff,
+    write_report,
+)
+
+METRICS = ["mean_participation_rate", "resolution_rate", "cost_per_resolved_case",
+           "collective_incidents"]
+PARAM = "pilots.grid_screening"
+# Known truth: participation highest under self_governing, lowest under government_led;
+# cost highest under government_led, lowest under self_governing.
+TRUTH = {
+    "government_led": {"mean_participation_rate": 0.15, "resolution_rate": 0.62,
+                       "cost_per_resolved_case": 2000.0},
+    "hybrid": {"mean_participation_rate": 0.24, "resolution_rate": 0.60,
+               "cost_per_resolved_case": 1200.0},
+    "self_governing": {"mean_participation_rate": 0.32, "resolution_rate": 0.55,
+                       "cost_per_resolved_case": 900.0},
+}
+SD = {"mean_participation_rate": 0.01, "resolution_rate": 0.02, "cost_per_resolved_case": 60.0}
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def runs(values=(None,), replicates=8, seed=0) -> pd.DataFrame:
+    """A run table in the runner's schema: regimes x points x replicates."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for point, v in enumerate(values):
+        for regime, means in TRUTH.items():
+            for rep in range(replicates):
+                row = {"run_id": f"{regime}-{point}-{rep}", "regime": regime, "point": point,
+                       "replicate": rep, "seed": 1000 + rep}
+                if v is not None:
+                    row[PARAM] = v
+                for m, mu in means.items():
+                    shift = 0.2 * v if (v is not None and m == "mean_participation_rate") else 0
+                    row[m] = rng.normal(mu + shift, SD[m])
+                row["collective_incidents"] = 0
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def test_report_single_point(tmp_path):
+    df = runs()
+    paths = write_report(df, tmp_path / "rep", METRICS, title="Synthetic regimes")
+    text = paths["report"].read_text(encoding="utf-8")
+    # files
+    for key in ("report", "group_stats", "comparisons", "fig_tradeoff"):
+        assert paths[key].is_file() and paths[key].stat().st_size > 0
+    figs = [p for k, p in paths.items() if k.startswith("fig_")]
+    assert len(figs) == len(METRICS) + 1
+    for p in figs:
+        assert p.read_bytes()[:8] == PNG
+        assert f"]({p.relative_to(tmp_path / 'rep').as_posix()})" in text
+    gs = pd.read_csv(paths["group_stats"])
+    assert len(gs) == 3 * len(METRICS) and (gs["n"] == 8).all()
+    cmp = pd.read_csv(paths["comparisons"])
+    assert len(cmp) == 3 * len(METRICS)
+    assert {"hedges_g", "p", "p_adj", "significant", "ci_low", "ci_high"} <= set(cmp.columns)
+    # what was run
+    assert "# Synthetic regimes" in text and "**24 runs**" in text
+    assert "3 regimes x 1 parameter point x 8 replicates" in text
+    # the computed sentences name the real winners and losers
+    assert ("Participation rate (mean over the run) is highest under self_governing" in text)
+    assert "and lowest under government_led" in text
+    assert ("Fiscal cost per resolved case (yuan) is highest under government_led" in text)
+    assert "the difference is significant (Holm-adjusted p < 0.001, Hedges' g = " in text
+    assert "Collective incidents is the same under all 3 regimes" in text
+    # the CI numbers of the table are in the report
+    s = group_stats(df, METRICS).set_index(["regime", "metric"])
+    for regime in TRUTH:
+        r = s.loc[(regime, "mean_participation_rate")]
+        assert f"{pct(r['mean'])}% [{pct(r['ci_low'])}, {pct(r['ci_high'])}]" in text
+        c = s.loc[(regime, "cost_per_resolved_case")]
+        assert f"[{c['ci_low']:,.0f}, {c['ci_high']:,.0f}]" in text
+    # ... and in the sentence, for the highest and lowest regime
+    for regime in ("self_governing", "government_led"):
+        r = s.loc[(regime, "mean_participation_rate")]
+        assert (f"{regime} ({pct(r['mean'])}%, 95% CI "
+                f"{pct(r['ci_low'])}\u2013{pct(r['ci_high'])}%)") in text
+    # comparisons with effect sizes and adjusted p-values; precision section
+    assert "Hedges' g" in text and "p adj." in text and "## Precision" in text
+    assert "family of 9 tests" in text  # 3 metrics x 3 pairs; the constant metric is no test
+
+
+def test_report_with_a_numeric_parameter(tmp_path):
+    df = runs(values=(0.1, 0.2, 0.3), replicates=5, seed=1)
+    paths = write_report(df, tmp_path, METRICS, params=[PARAM])
+    text = paths["report"].read_text(encoding="utf-8")
+    for m in METRICS:
+        p = paths[f"fig_{m}_vs_{PARAM}"]
+        assert p.read_bytes()[:8] == PNG
+    gs = pd.read_csv(paths["group_stats"])
+    assert len(gs) == 3 * 3 * len(METRICS)
+    assert {"regime", "point", PARAM} <= set(gs.columns)
+    pooled = pd.read_csv(paths["group_stats_pooled"])
+    assert len(pooled) == 3 * len(METRICS) and (pooled["n"] == 15).all()
+    cmp = pd.read_csv(paths["comparisons"])
+    assert len(cmp) == 3 * 3 * len(METRICS) and set(cmp["point"]) == {0, 1, 2}
+    assert "3 parameter points" in text and f"`{PARAM}`" in text
+    assert "### By parameter point" in text
+    assert ("is highest under self_governing" in text
+            and "self_governing is significantly higher than government_led at 3 of 3 points"
+            in text)
+    # per-point table rows carry the parameter value and the per-point CI
+    fine = group_stats(df, METRICS, by=["regime", "point"]).set_index(["regime", "point",
+                                                                      "metric"])
+    r = fine.loc[("hybrid", 2, "mean_participation_rate")]
+    assert f"{pct(r['mean'])}% [{pct(r['ci_low'])}, {pct(r['ci_high'])}]" in text
+
+
+def test_many_points_summarise_comparisons(tmp_path):
+    df = runs(values=tuple(np.linspace(0, 0.5, 8)), replicates=3, seed=2)
+    paths = write_report(df, tmp_path, METRICS[:2], params=[PARAM], test="mannwhitney",
+                         correction="fdr_bh", figures=False, max_comparison_rows=20)
+    text = paths["report"].read_text(encoding="utf-8")
+    assert not [k for k in paths if k.startswith("fig_")]
+    assert "see `group_stats.csv`" in text and "b sig. higher" in text
+    assert "smallest possible two-sided Mann-Whitney p is 0.1" in text
+    assert "not significant at any of the 8 points" in text
+
+
+def test_tiny_table_does_not_crash(tmp_path):
+    df = runs(replicates=1)
+    paths = write_report(df, tmp_path, METRICS)
+    text = paths["report"].read_text(encoding="utf-8")
+    assert "no test was possible" in text and "only 1 replicate" in text
+    one = write_report(df[df["regime"] == "hybrid"], tmp_path / "one", METRICS)
+    assert "Only one regime" in one["report"].read_text(encoding="utf-8")
+
+
+def test_describe_finding_orients_effect_highest_minus_lowest():
+    df = runs(seed=3)
+    pooled = group_stats(df, METRICS)
+    comps = compare(df, METRICS)
+    text = describe_finding("cost_per_resolved_case", pooled, comps)
+    # the pair is stored as (government_led, self_governing) with diff = b - a < 0;
+    # the sentence reads highest minus lowest, so g is positive
+    assert text.startswith("Fiscal cost per resolved case (yuan) is highest under government_led")
+    assert "Hedges' g = -" not in text and "Hedges' g = " in text
+
+
+def test_format_table():
+    df = runs(values=(0.1, 0.2), replicates=4)
+    out = format_table(group_stats(df, METRICS), METRICS)
+    lines = out.splitlines()
+    assert all(r in lines[0] for r in TRUTH) and "n=8" in lines[1]
+    assert "Participation rate (mean over the run)" in out and "+/-" in out and " %" in out
+    per_point = format_table(group_stats(df, METRICS, by=["regime", "point"]))
+    assert "hybrid point=1" in per_point
+
+
+def test_plots_return_figures_and_keep_backend(tmp_path):
+    backend = matplotlib.get_backend()
+    df = runs(values=(0.1, 0.2, 0.3), replicates=3)
+    pooled = group_stats(df, METRICS)
+    by_param = group_stats(df, METRICS, by=["regime", PARAM])
+    fig = metric_by_regime(pooled, "resolution_rate", path=tmp_path / "a.png")
+    assert isinstance(fig, Figure) and (tmp_path / "a.png").read_bytes()[:8] == PNG
+    assert "Resolution rate (resolved / arisen, %)" == fig.axes[0].get_ylabel()
+    assert isinstance(metric_by_regime(by_param, "resolution_rate", hue=PARAM), Figure)
+    with pytest.raises(ValueError, match="hue"):
+        metric_by_regime(by_param, "resolution_rate")
+    fig = metric_vs_parameter(by_param, "cost_per_resolved_case", PARAM, path=tmp_path / "b.png")
+    assert fig.axes[0].get_ylabel() == "Fiscal cost per resolved case (yuan)"
+    assert len(fig.axes[0].get_lines()) == 3
+    fig = tradeoff(group_stats(df, METRICS, by=["regime", "point"]), path=tmp_path / "c.png")
+    assert (tmp_path / "c.png").is_file() and len(fig.axes) == 2  # plot + colour bar
+    assert isinstance(tradeoff(pooled, size_or_color=None), Figure)
+    assert matplotlib.get_backend() == backend
