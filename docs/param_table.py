@@ -308,7 +308,7 @@ def regime_table() -> str:
     names = list(REGIMES)
     out = ["| field | " + " | ".join(f"`{n}`" for n in names) + " | meaning | `[regime_settings]` override allowed |",
            "|---|" + "---|" * len(names) + "---|---|"]
-    for field, info in RegimeData.model_fields.items():
+    for field, _info in RegimeData.model_fields.items():
         if field in ("label", "description"):
             continue
         if field == "chains":
