@@ -1,4 +1,4 @@
-"""Command line: ``govsim run | validate | regimes``.
+"""Command line: ``govsim run | sweep | compare | sensitivity | calibrate | validate | regimes``.
 
 Errors in input (bad scenario, unknown regime, missing file...) print one line
 ``govsim: error: ...`` and exit with status 2.
@@ -202,6 +202,39 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return _report(out, args.quiet, args.metrics, args.test)
 
 
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from govsim.analysis.sensitivity import write_sensitivity
+    from govsim.experiment import load_experiment, run_experiment
+
+    exp = load_experiment(args.experiment)
+    if exp.spec.design not in ("sobol", "morris"):
+        raise ScenarioError(f"{args.experiment}: design = {exp.spec.design!r}; sensitivity needs 'sobol' or 'morris'")
+    out = Path(args.out) if args.out else Path("out") / exp.name
+    check_out_dir(out)
+    df = run_experiment(exp, out, backend=args.backend, workers=args.workers, address=args.address,
+                        progress=not args.quiet, restart=args.restart)
+    metrics = args.metrics or list(exp.spec.metrics)
+    paths = write_sensitivity(exp, df, out / "sensitivity", metrics)
+    print(paths["md"].read_text())
+    print(f"indices: {paths['csv']}")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from govsim.analysis.calibration import calibrate, load_calibration, write_calibration
+
+    cal = load_calibration(args.calibration)
+    out = Path(args.out) if args.out else Path("out") / cal.spec.name
+    check_out_dir(out)
+    scenario_out = args.scenario_out
+    if scenario_out is None and cal.spec.output:
+        scenario_out = (cal.path.resolve().parent / cal.spec.output) if cal.path else Path(cal.spec.output)
+    result = calibrate(cal, backend=args.backend, workers=args.workers, progress=not args.quiet)
+    paths = write_calibration(cal, result, out, scenario_out)
+    print(paths["report"].read_text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="govsim", description="Agent-based simulation of community governance.")
     sub = p.add_subparsers(dest="command")
@@ -233,6 +266,21 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--test", choices=("welch", "mannwhitney"), default="welch")
     c.add_argument("--quiet", action="store_true")
     c.set_defaults(func=cmd_compare)
+    se = sub.add_parser("sensitivity", help="Sobol or Morris indices (SALib) of an experiment's outputs")
+    se.add_argument("experiment", help="experiment TOML with design = 'sobol' or 'morris'")
+    se.add_argument("--out", help="results directory (default: out/<experiment name>)")
+    se.add_argument("--metrics", nargs="+", help="outputs to analyse (default: the experiment's metrics)")
+    _backend_args(se)
+    se.add_argument("--restart", action="store_true")
+    se.add_argument("--quiet", action="store_true")
+    se.set_defaults(func=cmd_sensitivity)
+    ca = sub.add_parser("calibrate", help="fit scenario parameters to target figures (scipy.optimize)")
+    ca.add_argument("calibration", help="calibration TOML (see experiments/calibrate_zhaoshang.toml)")
+    ca.add_argument("--out", help="report directory (default: out/<name>)")
+    ca.add_argument("--scenario-out", help="where to write the calibrated scenario (default: the file's output)")
+    _backend_args(ca)
+    ca.add_argument("--quiet", action="store_true")
+    ca.set_defaults(func=cmd_calibrate)
     g = sub.add_parser("regimes", help="list the regimes and their escalation chains")
     g.set_defaults(func=cmd_regimes)
     return p

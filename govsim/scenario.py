@@ -446,6 +446,15 @@ def _format_error(err: ValidationError, model: type[BaseModel], where: str) -> s
 
 # --------------------------------------------------------------------------- loading
 
+def field_is_integer(dotted: str) -> bool:
+    """Whether the scenario field at ``section.field`` holds an integer."""
+    info = _field_info(ScenarioSpec, tuple(dotted.split(".")))
+    if info is None:
+        return False
+    base, _ = _unwrap(info.annotation)
+    return base is int
+
+
 def scenario_from_dict(data: dict[str, Any], *, where: str = "") -> GovernanceScenario:
     """Validate a plain dict (e.g. parsed TOML) and wrap it as a GovernanceScenario."""
     if not isinstance(data, dict):

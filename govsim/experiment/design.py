@@ -84,7 +84,7 @@ def points(exp: Experiment) -> list[dict[str, Any]]:
         for key, values in spec.parameters.items():
             if isinstance(values, ParamRange):
                 vals = np.linspace(values.min, values.max, values.num)
-                vals = [int(round(v)) if values.integer else float(v) for v in vals]
+                vals = [int(round(v)) if values.is_integer(key) else float(v) for v in vals]
             else:
                 vals = list(values)
             axes.append([(key, v) for v in vals])
@@ -96,7 +96,7 @@ def points(exp: Experiment) -> list[dict[str, Any]]:
         pt = {}
         for key, v in zip(names, row, strict=True):
             rng = spec.parameters[key]
-            pt[key] = int(round(v)) if rng.integer else float(v)
+            pt[key] = int(round(v)) if rng.is_integer(key) else float(v)
         out.append(pt)
     return out
 

@@ -53,6 +53,12 @@ class ParamRange(BaseModel):
     num: Annotated[int, Field(ge=2, le=1000)] | None = None
     integer: bool = False
 
+    def is_integer(self, key: str) -> bool:
+        """Sampled values are rounded for integer ranges and integer scenario fields."""
+        from govsim.scenario import field_is_integer
+
+        return self.integer or field_is_integer(key)
+
     @model_validator(mode="after")
     def _check(self) -> ParamRange:
         if not self.min < self.max:
@@ -170,7 +176,7 @@ def _check_parameter_paths(exp: Experiment, where: str) -> None:
     for key, values in spec.parameters.items():
         trials = list(values) if isinstance(values, tuple) else [values.min, values.max]
         for v in trials:
-            if isinstance(values, ParamRange) and values.integer:
+            if isinstance(values, ParamRange) and values.is_integer(key):
                 v = int(round(v))
             data = apply_overrides(exp.base, {key: v})
             try:
