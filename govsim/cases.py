@@ -37,8 +37,8 @@ from govsim.regimes import (
     Institutions,
 )
 
-UNDETECTED, OPEN, RESOLVED, LAPSED = range(4)
-STATUSES = ("undetected", "open", "resolved", "lapsed")
+UNDETECTED, OPEN, RESOLVED, LAPSED, ABANDONED = range(5)
+STATUSES = ("undetected", "open", "resolved", "lapsed", "abandoned")
 NEED, DISPUTE = 0, 1
 KINDS = ("need", "dispute")
 CHANNELS = ("self_report", "committee", "building_head", "grid", "online", "hotline", "incident")
@@ -126,6 +126,7 @@ class CaseBook:
                 "resolved",
                 "self_resolved",
                 "lapsed",
+                "abandoned",
                 "escalations",
                 "incidents",
                 "disputes_arisen",
@@ -277,6 +278,23 @@ class CaseBook:
         self.closed[out] = day
         self.pending = idx[~gone]
         self.counts["lapsed"] += len(out)
+        return out
+
+    def abandon(self, rng: np.random.Generator, rate: float, day: int) -> np.ndarray:
+        """Detected cases whose residents give up waiting: closed unresolved.
+
+        A daily hazard, so the longer a channel keeps a case waiting, the likelier it is
+        lost: slow, congested handling resolves fewer of the cases it has screened.
+        """
+        o = self.open_idx
+        if len(o) == 0 or rate <= 0:
+            return np.empty(0, dtype=np.int64)
+        gone = rng.random(len(o)) < rate
+        out = o[gone]
+        self.status[out] = ABANDONED
+        self.closed[out] = day
+        self.open_idx = o[~gone]
+        self.counts["abandoned"] += len(out)
         return out
 
     # ------------------------------------------------------------------ handling

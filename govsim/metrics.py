@@ -58,7 +58,7 @@ REPORTERS = {
 # always present; ``spend_<category>`` keys are added for categories that saw money).
 SUMMARY_METRICS = (
     "participation_rate", "mean_participation_rate", "meeting_attendance", "volunteer_hours",
-    "ladder_level", "cases_arisen", "cases_detected", "cases_resolved", "cases_lapsed",
+    "ladder_level", "cases_arisen", "cases_detected", "cases_resolved", "cases_lapsed", "cases_abandoned",
     "resolution_rate", "screened_resolution_rate", "self_resolution_share", "disputes_arisen",
     "disputes_detected", "disputes_resolved", "dispute_screened_resolution_rate",
     "dispute_self_resolution_share", "mean_days_to_resolution", "median_days_to_resolution",
@@ -98,6 +98,7 @@ def summary(m) -> dict:
         "cases_detected": c["detected"],
         "cases_resolved": c["resolved"],
         "cases_lapsed": c["lapsed"],
+        "cases_abandoned": c["abandoned"],
         "resolution_rate": _ratio(c["resolved"], c["arisen"]),
         "screened_resolution_rate": _ratio(c["resolved"], c["detected"]),
         "self_resolution_share": _ratio(c["self_resolved"], c["resolved"]),

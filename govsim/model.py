@@ -345,11 +345,13 @@ class GovernanceModel(mesa.Model):
         wl = book.worked_levels
         self.government.case_operations(int(wl[STREET]), int(wl[DISTRICT]))
         lapsed = book.lapse(rng, sc.cases.lapse_rate, d)
-        if len(lapsed):
-            r = book.resident[lapsed]
-            np.subtract.at(pop.open_cases, r, 1)
-            pop.learn(r, "efficacy", 0.0, pop.w.learning_rate * 0.5)
-            pop.learn(r, "satisfaction", 0.0)
+        given_up = book.abandon(rng, sc.cases.abandon_rate, d)
+        for closed in (lapsed, given_up):
+            if len(closed):
+                r = book.resident[closed]
+                np.subtract.at(pop.open_cases, r, 1)
+                pop.learn(r, "efficacy", 0.0, pop.w.learning_rate * 0.5)
+                pop.learn(r, "satisfaction", 0.0)
         book.accumulate_grievance(pop, sc.cases.grievance_rate)
 
     def on_resolved(self, idx: np.ndarray, d: int) -> None:

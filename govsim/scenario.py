@@ -125,6 +125,7 @@ class CaseParams(Section):
     online_report_base: Annotated[float, Field(ge=-10.0, le=10.0)] = -3.5
     hotline_report_base: Annotated[float, Field(ge=-10.0, le=10.0)] = -3.0
     lapse_rate: Prob = 0.01
+    abandon_rate: Prob = 0.003
     fester_days: Annotated[float, Field(gt=0.0, le=10_000.0)] = 60.0
     grievance_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.03
     grievance_decay: Prob = 0.02

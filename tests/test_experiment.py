@@ -191,3 +191,17 @@ def test_kill_9_mid_sweep_then_resume_equals_uninterrupted(tmp_path):
     clean = run_experiment(load_experiment(path), tmp_path / "clean", backend="serial", progress=False)
     pd.testing.assert_frame_equal(table, clean)
     assert not list(runs.glob(".*.tmp")) or True  # stray temp files are ignored by the store
+
+
+def test_process_pool_works_without_a_main_file(tmp_path):
+    """Like Jupyter: __main__ has no file and no guard. The pool must neither hang nor fail."""
+    path = write_exp(tmp_path, replicates=1)
+    code = (
+        "from govsim.experiment import load_experiment, run_experiment\n"
+        f"exp = load_experiment({str(path)!r})\n"
+        f"df = run_experiment(exp, {str(tmp_path / 'nb')!r}, backend='process', workers=2, progress=False)\n"
+        "print('rows', len(df))\n"
+    )
+    res = subprocess.run([sys.executable, "-"], input=code, capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "rows 4" in res.stdout

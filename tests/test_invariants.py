@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from govsim.cases import CHANNELS, LAPSED, OPEN, RESOLVED, UNDETECTED
+from govsim.cases import ABANDONED, CHANNELS, LAPSED, OPEN, RESOLVED, UNDETECTED
 from govsim.regimes import CLASSES, LEVELS, PILOTS, REGIMES
 
 from conftest import small
@@ -71,6 +71,7 @@ def check_common(m):
     status = b.status[:n]
     assert c["resolved"] == int((status == RESOLVED).sum())
     assert c["lapsed"] == int((status == LAPSED).sum())
+    assert c["abandoned"] == int((status == ABANDONED).sum())
     assert c["detected"] == int((b.detected[:n] >= 0).sum())
     assert c["self_resolved"] == int(((status == RESOLVED) & ~b.left_community[:n]).sum())
     assert c["escalations"] == int(b.escalations[:n].sum())

@@ -183,9 +183,11 @@ def calibrate(cal: Calibration, *, backend: str = "process", workers: int | None
 
     spec = cal.spec
     seeds = [run_seed(spec.seed, 0, r) for r in range(spec.replicates)]
+    # Start from the scenario's effective values (its file, else the defaults).
+    effective = scenario_from_dict(cal.base).to_dict()
     start_vals = {}
     for key, rng in spec.parameters.items():
-        cur = _get(cal.base, key)
+        cur = _get(effective, key)
         start_vals[key] = float(cur) if cur is not None else (rng.min + rng.max) / 2
     b = np.array([[r.min, r.max] for r in spec.parameters.values()])
     u0 = np.clip((np.array(list(start_vals.values())) - b[:, 0]) / (b[:, 1] - b[:, 0]), 0.0, 1.0)
@@ -231,6 +233,16 @@ def calibrate(cal: Calibration, *, backend: str = "process", workers: int | None
                              trace=obj.trace, validation=validation, seconds=time.perf_counter() - t0)
 
 
+def _shown(path: Path) -> str:
+    """A path as a reader should see it: relative to the working directory when inside it."""
+    import os
+
+    try:
+        return os.path.relpath(Path(path).resolve(), Path.cwd())
+    except ValueError:
+        return str(path)
+
+
 def _get(data: dict, dotted: str):
     node = data
     for part in dotted.split("."):
@@ -255,7 +267,8 @@ def write_calibration(cal: Calibration, result: CalibrationResult, out_dir: str 
     data["description"] = (f"{cal.base.get('description', '')} Calibrated by govsim calibrate "
                            f"({spec.name}) to: " + ", ".join(f"{k} = {v}" for k, v in spec.targets.items()))
     scenario_from_dict(data, where="calibrated scenario")  # must still validate
-    header = (f"# Calibrated by `govsim calibrate {cal.path}` ({spec.method}, {result.evaluations} evaluations\n"
+    header = (f"# Calibrated by `govsim calibrate {_shown(cal.path) if cal.path else spec.name}` "
+              f"({spec.method}, {result.evaluations} evaluations\n"
               f"# x {spec.replicates} replicates). Fitted: "
               + ", ".join(f"{k} = {v:.4g}" for k, v in result.params.items()) + "\n"
               "# Targets (field report): " + ", ".join(f"{k} = {v}" for k, v in spec.targets.items()) + "\n")
@@ -284,7 +297,7 @@ def write_calibration(cal: Calibration, result: CalibrationResult, out_dir: str 
               "| target | field figure | model mean | 95% CI | relative error |", "|---|---|---|---|---|"]
     for k, target, mean, lo, hi, rel in rows:
         lines.append(f"| `{k}` | {target:.4g} | {mean:.4g} | {lo:.4g} - {hi:.4g} | {100 * rel:+.1f}% |")
-    lines += ["", f"Calibrated scenario: `{target_path}`. Evaluation trace: `trace.csv`.", ""]
+    lines += ["", f"Calibrated scenario: `{_shown(target_path)}`. Evaluation trace: `trace.csv`.", ""]
     paths["report"] = out / "calibration.md"
     paths["report"].write_text("\n".join(lines))
     return paths
