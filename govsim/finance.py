@@ -57,14 +57,17 @@ class Ledger:
         self.totals: dict[str, float] = defaultdict(float)
         self.paid_by: dict[tuple[str, str], float] = defaultdict(float)  # (payer kind, category)
         self.shortfall = 0.0
+        self.kinds: list[str] = []  # account kind ("committee", "ngo", ...) by account id
         for name in (*SOURCES, "government", *SINKS):
             self.open(name)
+        self._sources = frozenset(self.index[s] for s in SOURCES)
 
     def open(self, name: str) -> int:
         if name in self.index:
             return self.index[name]
         self.index[name] = len(self.names)
         self.names.append(name)
+        self.kinds.append(name.split(":", 1)[0])
         self.balance = np.append(self.balance, 0.0)
         return self.index[name]
 
@@ -75,13 +78,17 @@ class Ledger:
         return float(self.balance[self.index[name]])
 
     def _kind(self, account: int) -> str:
-        return self.names[account].split(":", 1)[0]
+        return self.kinds[account]
 
     def transfer(self, payer, payee, amount, category: str, allow_overdraft: bool = False) -> np.ndarray:
         """Move ``amount`` from ``payer`` to ``payee`` (scalars or arrays of account ids).
 
         Returns the amounts actually paid. Sources (treasury, donors) may overdraw.
         """
+        if isinstance(payer, (int, np.integer)) and isinstance(payee, (int, np.integer)) and isinstance(
+            amount, (int, float, np.integer, np.floating)
+        ):
+            return self._transfer_one(int(payer), int(payee), float(amount), category, allow_overdraft)
         payer = np.atleast_1d(np.asarray(payer, dtype=np.int64))
         payee = np.atleast_1d(np.asarray(payee, dtype=np.int64))
         amount = np.atleast_1d(np.asarray(amount, dtype=float))
@@ -114,6 +121,21 @@ class Ledger:
             for k, v in zip(ids.tolist(), np.bincount(inv, weights=amount).tolist(), strict=True):
                 self.paid_by[(self._kind(k), category)] += v
         return amount
+
+    def _transfer_one(self, payer: int, payee: int, amount: float, category: str,
+                      allow_overdraft: bool) -> np.ndarray:
+        """The scalar case of :meth:`transfer` (most daily payments), without array overhead."""
+        if not np.isfinite(amount) or amount < 0:
+            raise ValueError(f"transfer amounts must be finite and >= 0 ({category})")
+        paid = amount
+        if not allow_overdraft and payer not in self._sources:
+            paid = min(amount, max(float(self.balance[payer]), 0.0))
+            self.shortfall += amount - paid
+        self.balance[payer] -= paid
+        self.balance[payee] += paid
+        self.totals[category] += paid
+        self.paid_by[(self.kinds[payer], category)] += paid
+        return np.array([paid])
 
     def spent_by(self, kind: str, exclude: tuple[str, ...] = ()) -> float:
         return sum(v for (k, c), v in self.paid_by.items() if k == kind and c not in exclude)
