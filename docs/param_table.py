@@ -12,7 +12,8 @@ Usage::
     python docs/param_table.py --write      # replace the generated blocks in docs/ODD.md
 
 Generated blocks in ODD.md sit between ``<!-- BEGIN name -->`` and ``<!-- END name -->``.
-Fields missing from ``DOC`` are printed as "(undocumented)" and listed on stderr.
+Fields missing from ``DOC`` are printed as "(undocumented)" and listed on stderr, as are
+``DOC`` keys and ``CONSTANTS`` names that no longer exist in the code (stale).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ DOC: dict[str, tuple[str, str]] = {
     "population.people": ("residents in total [persons]; unset: households x household_size", f"{FR}: 3,514 people (set in the scenario files)"),
     "population.household_size": ("mean persons per household (used when people is unset)", f"{FR}: district 262,103 / 89,933 = 2.9"),
     "population.size_variation": ("coefficient of variation of community sizes when split", AS),
-    "population.migrant_share": ("share of households that are migrant renters (drawn per household)", f"{FR} (approx.): 337 / 3,514 people = 9.6%"),
+    "population.migrant_share": ("share of households that are migrant renters (drawn per household; all members share the tenure)", f"{AS} (default); community scenarios: 0.14 = 198 / 1,412 households ({FR})"),
     "population.relocated_share": ("share of households of relocated ex-villagers", f"{AS} (transitional scenario: 0.40)"),
     "population.elderly_share": ("share of residents elderly", AS),
     "population.youth_share": ("share of residents youth (not eligible to participate)", AS),
@@ -83,9 +84,10 @@ DOC: dict[str, tuple[str, str]] = {
     "cases.approval_share": ("share of needs triaged 'approval'", AS),
     "cases.report_base": ("intercept of the self-report logit (per day)", AS),
     "cases.online_report_base": ("intercept of the online-report logit (per day)", AS),
-    "cases.hotline_report_base": ("intercept of the hotline-call logit (per day)", AS),
+    "cases.hotline_report_base": ("intercept of the hotline-call logit (per day)", f"{AS}; fitted in `zhaoshang_grid_calibrated.toml` (P5)"),
     "cases.lapse_rate": ("daily chance an undetected case fades away unresolved", AS),
-    "cases.fester_days": ("e-folding time of resolvability while undetected [d]", AS),
+    "cases.abandon_rate": ("daily chance a detected, still open case is given up by its resident (closed unresolved)", f"{AS}; fitted in `zhaoshang_grid_calibrated.toml` (P5)"),
+    "cases.fester_days": ("e-folding time of resolvability while undetected [d]", f"{AS}; fitted in `zhaoshang_grid_calibrated.toml` (P5)"),
     "cases.grievance_rate": ("grievance added per day per unit severity of an unresolved case", AS),
     "cases.grievance_decay": ("daily decay of grievance", AS),
     "cases.grievance_threshold": ("grievance above which a resident counts as aggrieved", AS),
@@ -115,7 +117,7 @@ DOC: dict[str, tuple[str, str]] = {
     "committees.households_per_member": ("households per residents' committee member", f"{FR}: about one per 200-300 households"),
     "committees.min_members": ("minimum committee size", f"{FR}: 3-9 members"),
     "committees.max_members": ("maximum committee size", f"{FR}: 3-9 members"),
-    "committees.mediation_skill": ("skill of the committee (skill used = value / 0.6)", AS),
+    "committees.mediation_skill": ("mediation skill of the residents' committee (skill used = value / REFERENCE_MEDIATION = 0.6)", f"{AS}; fitted in `zhaoshang_grid_calibrated.toml` (P5)"),
     "committees.council_members": ("directors of the deliberation council", AS),
     "committees.council_interval_days": ("days between regular council meetings [d]", f"{FR}: council meets monthly"),
     "committees.extra_meeting_share": ("share of directors whose request calls an extra meeting", f"{FR}: at least 1/3 of members"),
@@ -133,12 +135,12 @@ DOC: dict[str, tuple[str, str]] = {
     "government.grid_wage_per_day": ("wage of grid staff [yuan/d]", AS),
     "government.street_wage_per_day": ("wage of dispatched, street and district staff [yuan/d]", AS),
     "government.communities_per_street": ("communities per street office", AS),
-    "government.street_case_cost": ("operating cost per case-day worked at the street [yuan]", AS),
-    "government.district_case_cost": ("operating cost per case-day worked at the district [yuan]", AS),
+    "government.street_case_cost": ("operating cost per case worked at the street on a day (counted where worked, before escalation) [yuan]", AS),
+    "government.district_case_cost": ("operating cost per case worked at the district on a day (counted where worked, before escalation) [yuan]", AS),
     # ngos
     "ngos.initial_per_community": ("mean initial NGOs per community (x (0.5 + ngo_support))", AS),
     "ngos.initial_staff": ("staff of an initial NGO (incubated ones start with half)", AS),
-    "ngos.quality": ("mean NGO quality (normal, sd 0.1); skill used = quality / this value", AS),
+    "ngos.quality": ("mean quality of new NGOs (normal, sd 0.1, clipped to [0.05, 1]); NGO skill = capacity-weighted quality / REFERENCE_NGO_QUALITY = 0.65", AS),
     "ngos.incubation_per_year": ("new NGOs per community per year (x ngo_support)", AS),
     "ngos.donations_per_year": ("donations per NGO per year (foundations x2) [yuan]", AS),
     "ngos.wage_per_day": ("NGO staff wage [yuan/d]", AS),
@@ -149,7 +151,7 @@ DOC: dict[str, tuple[str, str]] = {
     # pilots
     "pilots.grid_management": ("switch: grid management pilot", "domain brief"),
     "pilots.households_per_grid": ("households per grid (grids cut per community)", f"{FR}: 5,829 households / 16 grids = 364"),
-    "pilots.grid_screening": ("daily chance a grid's screening finds a pending case", f"{AS} (calibration knob for the Zhaoshang targets)"),
+    "pilots.grid_screening": ("daily chance a grid's screening finds a pending case", AS),
     "pilots.grid_staff_per_grid": ("paid grid staff per grid", f"{FR}: grid leader, grid manager, grid police officer"),
     "pilots.ngo_outsourcing": ("switch: de-administration with an NGO under contract", "domain brief (Zhaoshang)"),
     "pilots.outsourced_task_share": ("share of pushed-down admin and dispatched staff moved to the contracted NGO", f"{DER}: 159 tasks -> 15 projects, 1 - 15/159 ~ 0.9"),
@@ -176,7 +178,7 @@ REGIME_DOC: dict[str, str] = {
     "hotline": "government hotline: a reporting channel whose cases enter at the first street/district level",
     "committee_visit_rate": "share of committee free hours spent visiting households",
     "ngo_support": "scales initial NGOs and incubation",
-    "ngo_grant_per_household": "yearly government grant to a community's NGOs per household [yuan]",
+    "ngo_grant_per_household": "yearly government grant to a community's NGOs per counted household (funding rule) [yuan]",
     "street_staff_per_10k": "street-office staff per 10,000 counted residents",
     "district_staff_per_10k": "district-department staff per 10,000 counted residents",
     "escalation_delay_days": "days added to the minimum handling time at street and district",
@@ -261,6 +263,7 @@ def _default(info) -> str:
 
 
 missing: list[str] = []
+stale_constants: list[str] = []
 
 
 def _row(key: str, info) -> str:
@@ -352,19 +355,20 @@ CONSTANTS = [
     ("govsim.cases", "NEED_CATEGORY_P", "need categories: sanitation, security, parking, elderly care, repairs"),
     ("govsim.cases", "DISPUTE_CLASS_P", "triage class of disputes (general, coordination, emergency, approval)"),
     ("govsim.cases", "OVERLOAD_PENALTY", "largest quality loss of an overloaded handler"),
-    ("govsim.model", "HOTLINE_SHIFT", "self-report logit bonus of a government hotline"),
-    ("govsim.model", "ONLINE_SHIFT", "self-report logit bonus of an online channel"),
-    ("govsim.model", "YOUTH_ONLINE_SHIFT", "online-report logit bonus of non-elderly residents"),
+    ("govsim.cases", "CHANNELS", "detection channels, in the order of the detection matrix (incident labels incident cases only)"),
+    ("govsim.model", "NON_ELDERLY_ONLINE_SHIFT", "online-report logit bonus of non-elderly residents (youth and adults)"),
     ("govsim.model", "OWNERS_HOURS", "volunteer hours/day of an owners' committee"),
     ("govsim.model", "RESIDENT_SKILL", "skill of the residents level (building heads, neighbours)"),
+    ("govsim.model", "REFERENCE_MEDIATION", "mediation skill at which the committee's skill is 1 (skill = committees.mediation_skill / this)"),
+    ("govsim.model", "REFERENCE_NGO_QUALITY", "NGO quality at which NGO skill is 1 (skill = capacity-weighted quality / this)"),
+    ("govsim.finance", "MONTH_STARTS", "month-start days of each 365-day year (day % 365), int(k * 365 / 12) for k = 0..11"),
     ("govsim.participation", "MEETING_COST", "yuan per residents' meeting, from the committee account"),
-    ("govsim.participation", "DIRECTOR_BASE", "attendance logit bonus of council directors (plus a further +1.5)"),
+    ("govsim.participation", "DIRECTOR_BASE", "attendance logit bonus of council directors"),
     ("govsim.participation", "VOTE_BASE", "participatory-budget voting logit bonus"),
     ("govsim.participation", "CANDIDATES", "residents approached per vacant volunteer role"),
     ("govsim.participation", "HEAD_DETECTION", "daily chance a building head notices a pending case in the building"),
     ("govsim.agents.committee", "STAFF_HOURS", "hours of a paid worker's day"),
     ("govsim.agents.committee", "HOURS_PER_VISIT", "hours per household visit"),
-    ("govsim.agents.government", "CASE_TIME_SHARE", "share of street / district staff time on community cases"),
     ("govsim.agents.government", "STREET_CASE_SHARE", "share of street-office staff time on community cases"),
     ("govsim.agents.government", "DISTRICT_CASE_SHARE", "share of district-department staff time on community cases"),
     ("govsim.agents.government", "GRID_CASE_SHARE", "share of grid staff time handling cases"),
@@ -377,14 +381,15 @@ def constants_table() -> str:
     for mod, name, meaning in CONSTANTS:
         m = importlib.import_module(mod)
         if not hasattr(m, name):
-            continue  # removed or renamed in the code
+            stale_constants.append(f"{mod}.{name}")  # removed or renamed in the code
+            continue
         v = getattr(m, name)
         if isinstance(v, np.ndarray):
             text = ", ".join(_num(float(x)) for x in v)
         elif isinstance(v, dict):
             text = ", ".join(f"{k} {_num(float(x))}" for k, x in v.items())
-        elif isinstance(v, tuple):
-            text = ", ".join(_num(x) for x in v)
+        elif isinstance(v, (tuple, frozenset)):
+            text = ", ".join(_num(x) for x in (sorted(v) if isinstance(v, frozenset) else v))
         else:
             text = _num(v)
         out.append(f"| `{name}` | {text} | {meaning} | `{mod}` |")
@@ -422,3 +427,6 @@ if __name__ == "__main__":
             print(f"<!-- {name} -->\n{body}\n")
     if missing:
         print(f"param_table: undocumented fields: {', '.join(missing)}", file=sys.stderr)
+    if stale_constants:
+        print(f"param_table: CONSTANTS lists names no longer in the code: {', '.join(stale_constants)}",
+              file=sys.stderr)

@@ -3,11 +3,14 @@
 Life of a case (each stage is array code over the case table)::
 
     arrive   needs and disputes arise per resident at the scenario's rates
-    detect   self-report, committee visit, building head, grid screening (daily chances)
+    detect   self-report, committee visit, building head, grid screening, online channel,
+             government hotline (daily chances; the channel credited is drawn by weight)
     triage   its class (general / coordination / emergency / approval) picks the regime's
-             escalation chain; the case enters at the chain's first level
-    handle   each handler works its queue up to its capacity (emergencies first, then oldest);
-             a worked case resolves with p = fit[level, class] * skill * load factor
+             escalation chain; the case enters at the chain's first level (a hotline call
+             enters at the chain's first street/district level)
+    handle   each handler works its ready queue up to its capacity (emergencies first, then
+             oldest); p = fit[level, class] * skill * load factor * festering before detection
+    close    undetected cases may lapse, open ones be abandoned (residents give up waiting)
     escalate after too many failed attempts or too long a wait, the case moves up the chain
              (approval cases are forwarded by levels that cannot approve)
     incident unresolved grievance past a threshold in a connected cluster of residents
@@ -269,15 +272,7 @@ class CaseBook:
 
     def lapse(self, rng: np.random.Generator, rate: float, day: int) -> np.ndarray:
         """Undetected cases fade away unresolved (people cope, or give up)."""
-        idx = self.pending
-        if len(idx) == 0 or rate <= 0:
-            return np.empty(0, dtype=np.int64)
-        gone = rng.random(len(idx)) < rate
-        out = idx[gone]
-        self.status[out] = LAPSED
-        self.closed[out] = day
-        self.pending = idx[~gone]
-        self.counts["lapsed"] += len(out)
+        self.pending, out = self._close_some(self.pending, rng, rate, day, LAPSED, "lapsed")
         return out
 
     def abandon(self, rng: np.random.Generator, rate: float, day: int) -> np.ndarray:
@@ -286,16 +281,20 @@ class CaseBook:
         A daily hazard, so the longer a channel keeps a case waiting, the likelier it is
         lost: slow, congested handling resolves fewer of the cases it has screened.
         """
-        o = self.open_idx
-        if len(o) == 0 or rate <= 0:
-            return np.empty(0, dtype=np.int64)
-        gone = rng.random(len(o)) < rate
-        out = o[gone]
-        self.status[out] = ABANDONED
-        self.closed[out] = day
-        self.open_idx = o[~gone]
-        self.counts["abandoned"] += len(out)
+        self.open_idx, out = self._close_some(self.open_idx, rng, rate, day, ABANDONED, "abandoned")
         return out
+
+    def _close_some(self, idx: np.ndarray, rng: np.random.Generator, rate: float, day: int,
+                    status: int, counter: str) -> tuple[np.ndarray, np.ndarray]:
+        """Close each case of ``idx`` with daily chance ``rate``; return (kept, closed)."""
+        if len(idx) == 0 or rate <= 0:
+            return idx, np.empty(0, dtype=np.int64)
+        gone = rng.random(len(idx)) < rate
+        out = idx[gone]
+        self.status[out] = status
+        self.closed[out] = day
+        self.counts[counter] += len(out)
+        return idx[~gone], out
 
     # ------------------------------------------------------------------ handling
     def handle(self, day: int, rng: np.random.Generator, capacity: np.ndarray, skill: np.ndarray,

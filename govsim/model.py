@@ -22,7 +22,7 @@ from govsim.agents import NGO, Committee, Government, Resident, committee_member
 from govsim.agents.ngo import NGO_KIND_P, NGO_KINDS
 from govsim.cases import DISPUTE, HOTLINE, ONLINE, SELF_REPORT, CaseBook, HandlerIndex
 from govsim.finance import Ledger, is_month_start
-from govsim.network import build_structure, plans_from_spec
+from govsim.network import structure_from_scenario
 from govsim.participation import Participation
 from govsim.population import Population, SocialWeights, sigmoid
 from govsim.regimes import (
@@ -67,25 +67,7 @@ class GovernanceModel(mesa.Model):
         self.institutions = compile_institutions(sc.regime, sc.regime_settings, sc.pilots.model_dump())
         data = self.institutions.data
 
-        plans = plans_from_spec(sc, self.rng)
-        net = sc.network
-        self.structure = s = build_structure(
-            plans,
-            households_per_building=net.households_per_building,
-            buildings_per_courtyard=net.buildings_per_courtyard,
-            courtyards_per_subarea=net.courtyards_per_subarea,
-            households_per_grid=sc.pilots.households_per_grid,
-            ties={
-                "building": net.ties_building,
-                "courtyard": net.ties_courtyard,
-                "subarea": net.ties_subarea,
-                "community": net.ties_community,
-            },
-            homophily=net.homophily,
-            tenure_clustering=sc.population.tenure_clustering,
-            household_size=sc.population.household_size,
-            rng=self.rng,
-        )
+        self.structure = s = structure_from_scenario(sc, self.rng)
         C = s.n_communities
         self.population = Population(s, SocialWeights.from_spec(sc.behaviour), self.rng,
                                            data.intervention_intensity)
@@ -238,7 +220,7 @@ class GovernanceModel(mesa.Model):
             self.running = False
 
     def _ngo_sector(self, d: int) -> None:
-        """NGOs: daily wages, monthly donations/staffing/supervision, yearly incubation."""
+        """NGOs: daily wages and incubation, monthly donations, staffing and supervision."""
         p = self.scenario.ngos
         data = self.institutions.data
         ledger = self.ledger
@@ -325,7 +307,7 @@ class GovernanceModel(mesa.Model):
         if len(pend):
             hh = self.structure.community_households
             visit = np.array([c.visit_chance(hh[i]) for i, c in enumerate(self.committees)])
-            grid_p = sc.pilots.grid_screening if self.institutions.has("grid_management") else 0.0
+            grid_p = self.government.grid_screening() if self.institutions.has("grid_management") else 0.0
             p = np.column_stack([
                 book.p_self[pend],
                 visit[book.community[pend]],

@@ -379,3 +379,25 @@ def plans_from_spec(spec, rng: np.random.Generator) -> list[CommunityPlan]:
     return [
         plan(f"community-{i + 1}", hh[i], None if people is None else int(people[i])) for i in range(k)
     ]
+
+
+def structure_from_scenario(spec, rng: np.random.Generator) -> Structure:
+    """The scenario's communities, households, groups and ties (what the model builds)."""
+    net = spec.network
+    return build_structure(
+        plans_from_spec(spec, rng),
+        households_per_building=net.households_per_building,
+        buildings_per_courtyard=net.buildings_per_courtyard,
+        courtyards_per_subarea=net.courtyards_per_subarea,
+        households_per_grid=spec.pilots.households_per_grid,
+        ties={
+            "building": net.ties_building,
+            "courtyard": net.ties_courtyard,
+            "subarea": net.ties_subarea,
+            "community": net.ties_community,
+        },
+        homophily=net.homophily,
+        tenure_clustering=spec.population.tenure_clustering,
+        household_size=spec.population.household_size,
+        rng=rng,
+    )

@@ -35,7 +35,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from govsim.network import Structure, build_structure, plans_from_spec
+from govsim.network import Structure, structure_from_scenario
 from govsim.population import ACTIVE_WINDOW, SOCIAL_INTEGRATION, Population, SocialWeights
 from govsim.regimes import compile_institutions
 from govsim.scenario import GovernanceScenario, scenario_from_dict
@@ -346,7 +346,7 @@ def build_community(
 ) -> Community:
     """Build a structure + population from a scenario dict as ``GovernanceModel`` does.
 
-    Uses the scenario's seed, ``plans_from_spec``, ``build_structure``, ``SocialWeights``
+    Uses the scenario's seed, ``structure_from_scenario``, ``SocialWeights``
     and ``Population`` with the same arguments and the same random stream as
     :meth:`GovernanceModel.__init__`, so the network and the initial columns are those
     of the model. Then, from the same stream, so that the dynamics are non-trivial:
@@ -366,25 +366,7 @@ def build_community(
     rng = np.random.default_rng(sc.rng)  # what mesa.Model(scenario=sc) does
     institutions = compile_institutions(sc.regime, sc.regime_settings, sc.pilots.model_dump())
     intervention = institutions.data.intervention_intensity
-    plans = plans_from_spec(sc, rng)
-    net = sc.network
-    structure = build_structure(
-        plans,
-        households_per_building=net.households_per_building,
-        buildings_per_courtyard=net.buildings_per_courtyard,
-        courtyards_per_subarea=net.courtyards_per_subarea,
-        households_per_grid=sc.pilots.households_per_grid,
-        ties={
-            "building": net.ties_building,
-            "courtyard": net.ties_courtyard,
-            "subarea": net.ties_subarea,
-            "community": net.ties_community,
-        },
-        homophily=net.homophily,
-        tenure_clustering=sc.population.tenure_clustering,
-        household_size=sc.population.household_size,
-        rng=rng,
-    )
+    structure = structure_from_scenario(sc, rng)
     weights = SocialWeights.from_spec(sc.behaviour)
     population = Population(structure, weights, rng, intervention)
 

@@ -77,7 +77,7 @@ class PopulationParams(Section):
     people: Annotated[int, Field(ge=10, le=20_000_000)] | None = None
     household_size: Annotated[float, Field(ge=1.0, le=8.0)] = 2.9
     size_variation: Annotated[float, Field(ge=0.0, le=0.9)] = 0.25
-    migrant_share: Prob = 0.10
+    migrant_share: Prob = 0.14
     relocated_share: Prob = 0.0
     elderly_share: Prob = 0.18
     youth_share: Prob = 0.15
@@ -454,6 +454,25 @@ def field_is_integer(dotted: str) -> bool:
         return False
     base, _ = _unwrap(info.annotation)
     return base is int
+
+
+def load_base_scenario(scenario: str, base_dir: Path | None, overrides: dict[str, Any] | None,
+                       steps: int | None, where: str) -> dict[str, Any]:
+    """The scenario an experiment or calibration file builds on: its TOML (path relative to
+    the file), with fixed overrides and steps applied, validated. Returns the raw dict."""
+    path = Path(scenario)
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    try:
+        base = read_toml(path)
+    except ScenarioError as err:
+        raise ScenarioError(f"{where}: scenario: {err}") from None
+    if overrides:
+        base = apply_overrides(base, dict(overrides))
+    if steps is not None:
+        base["steps"] = steps
+    scenario_from_dict(base, where=f"{where}: overrides")
+    return base
 
 
 def scenario_from_dict(data: dict[str, Any], *, where: str = "") -> GovernanceScenario:

@@ -87,6 +87,13 @@ class Government(mesa.Agent):
         per_grid = self.grid_workers / max(n_grids, 1)
         return np.full(n_grids, per_grid * STAFF_HOURS * GRID_CASE_SHARE / HOURS_PER_CASE[1])
 
+    def grid_screening(self) -> float:
+        """Daily chance a grid finds a pending case: the scenario's screening intensity for a
+        field-pilot grid (3 staff, 364 households), more with more staff, less per household
+        in bigger grids."""
+        p = self.model.scenario.pilots
+        return float(min(1.0, p.grid_screening * (p.grid_staff_per_grid / 3.0) * (364.0 / p.households_per_grid)))
+
     # ------------------------------------------------------------------ money
     def daily_wages(self) -> dict[str, float]:
         g = self.params

@@ -32,7 +32,7 @@ class NGO(mesa.Agent):
         self.contract_income = 0.0
         self.grant_income = 0.0
         self.donations = 0.0
-        self.income_month = 0.0  # contract income and donations received in the last 30 days
+        self.income_month = 0.0  # contract income and donations received since the last month start
         self.grant_monthly = 0.0  # this year's grant, per month
         self.founded = int(getattr(model, "day", 0))
 
@@ -43,7 +43,7 @@ class NGO(mesa.Agent):
 
     def adjust_staff(self, wage_per_day: float, rate: float = 0.3) -> None:
         """Monthly: move staff toward what last month's income can pay."""
-        affordable = (self.income_month + self.grant_monthly) / max(wage_per_day * 30.0, 1e-9)
+        affordable = (self.income_month + self.grant_monthly) / max(wage_per_day * 365.0 / 12.0, 1e-9)
         self.staff = max(0.5, self.staff + rate * (affordable - self.staff))
         self.income_month = 0.0
 

@@ -44,6 +44,7 @@ from govsim.scenario import (
     ScenarioError,
     _format_error,
     apply_overrides,
+    load_base_scenario,
     read_toml,
     scenario_from_dict,
 )
@@ -106,17 +107,10 @@ def load_calibration(path: str | Path) -> Calibration:
         spec = CalibrationSpec.model_validate(data)
     except ValidationError as err:
         raise ExperimentError(_format_error(err, CalibrationSpec, str(p))) from None
-    scen = Path(spec.scenario)
-    if not scen.is_absolute():
-        scen = p.resolve().parent / scen
     try:
-        base = read_toml(scen)
+        base = load_base_scenario(spec.scenario, p.resolve().parent, spec.overrides, spec.steps, str(p))
     except ScenarioError as err:
-        raise ExperimentError(f"{p}: scenario: {err}") from None
-    if spec.overrides:
-        base = apply_overrides(base, dict(spec.overrides))
-    if spec.steps is not None:
-        base["steps"] = spec.steps
+        raise ExperimentError(str(err)) from None
     cal = Calibration(spec=spec, base=base, path=p)
     for key, rng in spec.parameters.items():
         for v in (rng.min, rng.max):

@@ -36,6 +36,7 @@ from govsim.scenario import (
     _format_error,
     _tuplify,
     apply_overrides,
+    load_base_scenario,
     read_toml,
     scenario_from_dict,
 )
@@ -192,19 +193,8 @@ def experiment_from_dict(data: dict[str, Any], *, base_dir: Path | None = None, 
         spec = ExperimentSpec.model_validate(_tuplify_params(data))
     except ValidationError as err:
         raise ExperimentError(_format_error(err, ExperimentSpec, where)) from None
-    scen_path = Path(spec.scenario)
-    if not scen_path.is_absolute() and base_dir is not None:
-        scen_path = base_dir / scen_path
     try:
-        base = read_toml(scen_path)
-    except ScenarioError as err:
-        raise ExperimentError(f"{where}: scenario: {err}") from None
-    if spec.overrides:
-        base = apply_overrides(base, dict(spec.overrides))
-    if spec.steps is not None:
-        base["steps"] = spec.steps
-    try:
-        scenario_from_dict(base, where=f"{where}: overrides")
+        base = load_base_scenario(spec.scenario, base_dir, spec.overrides, spec.steps, where)
     except ScenarioError as err:
         raise ExperimentError(str(err)) from None
     exp = Experiment(spec=spec, base=base, path=None, raw=data)
