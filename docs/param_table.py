@@ -151,7 +151,7 @@ DOC: dict[str, tuple[str, str]] = {
     # pilots
     "pilots.grid_management": ("switch: grid management pilot", "domain brief"),
     "pilots.households_per_grid": ("households per grid (grids cut per community)", f"{FR}: 5,829 households / 16 grids = 364"),
-    "pilots.grid_screening": ("daily chance a grid's screening finds a pending case", AS),
+    "pilots.grid_screening": ("daily chance a grid's screening finds a pending case, for a field-pilot grid (3 staff, 364 households; scaled by staff and size)", AS),
     "pilots.grid_staff_per_grid": ("paid grid staff per grid", f"{FR}: grid leader, grid manager, grid police officer"),
     "pilots.ngo_outsourcing": ("switch: de-administration with an NGO under contract", "domain brief (Zhaoshang)"),
     "pilots.outsourced_task_share": ("share of pushed-down admin and dispatched staff moved to the contracted NGO", f"{DER}: 159 tasks -> 15 projects, 1 - 15/159 ~ 0.9"),
