@@ -411,7 +411,8 @@ class GovernanceModel(mesa.Model):
         s = self.structure
         return (
             f"{self.scenario.name}: {s.n:,} residents in {s.n_households:,} households, "
-            f"{s.n_communities} communities, {s.n_edges:,} ties\n" + self.institutions.describe()
+            f"{s.n_communities} communit{'y' if s.n_communities == 1 else 'ies'}, {s.n_edges:,} ties\n"
+            + self.institutions.describe()
         )
 
 

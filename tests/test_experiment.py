@@ -205,3 +205,16 @@ def test_process_pool_works_without_a_main_file(tmp_path):
     res = subprocess.run([sys.executable, "-"], input=code, capture_output=True, text=True, timeout=180)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "rows 4" in res.stdout
+
+
+def test_results_of_another_model_code_version_are_not_mixed(tmp_path, monkeypatch):
+    import govsim.experiment.store as store
+
+    exp = load_experiment(write_exp(tmp_path))
+    out = tmp_path / "res"
+    run_experiment(exp, out, backend="serial", progress=False, max_runs=2)
+    monkeypatch.setattr(store, "model_code_hash", lambda: "0123456789abcdef")
+    with pytest.raises(ExperimentError, match="different version of the model code"):
+        run_experiment(exp, out, backend="serial", progress=False)
+    table = run_experiment(exp, out, backend="serial", progress=False, restart=True)
+    assert len(table) == 8

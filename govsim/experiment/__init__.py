@@ -9,13 +9,19 @@ interrupted sweep resumes where it stopped.
 
 from govsim.experiment.design import RunSpec, expand, run_seed
 from govsim.experiment.runner import run_experiment, run_one
-from govsim.experiment.spec import Experiment, ExperimentError, load_experiment
+from govsim.experiment.spec import (
+    Experiment,
+    ExperimentError,
+    experiment_from_dict,
+    load_experiment,
+)
 from govsim.experiment.store import ResultStore
 
 __all__ = [
     "Experiment",
     "ExperimentError",
     "load_experiment",
+    "experiment_from_dict",
     "RunSpec",
     "expand",
     "run_seed",

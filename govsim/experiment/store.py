@@ -8,7 +8,9 @@ Layout of a results directory::
     results.csv          the same, for spreadsheets
 
 A sweep re-run in the same directory skips runs already on disk. A directory made by a
-different experiment (other fingerprint) is refused unless ``restart`` is asked for.
+different experiment (other fingerprint), or by a different version of the model code
+(other ``model_code`` hash), is refused unless ``restart`` is asked for: results of two
+code versions are never mixed in one table.
 """
 
 from __future__ import annotations
@@ -27,6 +29,24 @@ import pandas as pd
 from govsim.experiment.design import RunSpec
 from govsim.experiment.spec import Experiment, ExperimentError
 
+# The modules whose code determines a run's results (analysis, viz and the CLI do not).
+_MODEL_CODE_EXCLUDE = ("analysis", "viz", "cli.py", "reference.py")
+
+
+def model_code_hash() -> str:
+    """Hash of the model's source code: changes whenever a run's results could change."""
+    import hashlib
+
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        if rel.startswith(_MODEL_CODE_EXCLUDE) or rel.startswith("experiment/"):
+            continue
+        h.update(rel.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
 
 def code_version() -> dict[str, str]:
     import mesa
@@ -41,6 +61,7 @@ def code_version() -> dict[str, str]:
         "numpy": numpy.__version__,
         "scipy": scipy.__version__,
         "python": platform.python_version(),
+        "model_code": model_code_hash(),
     }
     try:
         root = Path(__file__).resolve().parents[2]
@@ -72,15 +93,21 @@ class ResultStore:
 
     def open(self, exp: Experiment, specs: list[RunSpec], restart: bool = False) -> None:
         fp = exp.fingerprint()
+        code = model_code_hash()
         if self.manifest_path.exists():
             old = json.loads(self.manifest_path.read_text())
-            if old.get("fingerprint") == fp and not restart:
+            same_code = old.get("code", {}).get("model_code") == code
+            if old.get("fingerprint") == fp and same_code and not restart:
                 return
             if not restart:
+                why = (
+                    f"a different experiment ({old.get('experiment')}, fingerprint {old.get('fingerprint')})"
+                    if old.get("fingerprint") != fp
+                    else f"a different version of the model code ({old.get('code', {}).get('model_code')}, "
+                    f"now {code})"
+                )
                 raise ExperimentError(
-                    f"{self.root}: holds results of a different experiment "
-                    f"({old.get('experiment')}, fingerprint {old.get('fingerprint')}); "
-                    "use another --out or --restart to discard them"
+                    f"{self.root}: holds results of {why}; use another --out or --restart to discard them"
                 )
             shutil.rmtree(self.runs, ignore_errors=True)
             for name in ("results.parquet", "results.csv"):
