@@ -1,4 +1,4 @@
-"""Command line: ``govsim run | sweep | compare | sensitivity | calibrate | validate | regimes``.
+"""Command line: ``govsim run | sweep | compare | sensitivity | calibrate | app | validate | regimes``.
 
 Errors in input (bad scenario, unknown regime, missing file...) print one line
 ``govsim: error: ...`` and exit with status 2.
@@ -149,6 +149,45 @@ def cmd_regimes(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_app(args: argparse.Namespace) -> int:
+    """Serve the teaching app (govsim.viz.app) with Solara until Ctrl-C."""
+    import signal
+    import subprocess
+    from importlib.util import find_spec
+
+    if find_spec("solara") is None or find_spec("mesa.visualization") is None:
+        raise ScenarioError('the app needs Mesa\'s visualization extras: pip install -e ".[viz]"')
+    from govsim.viz.assets import prepare_assets
+
+    def log(msg: str) -> None:
+        print(f"govsim app: {msg}", file=sys.stderr)
+
+    env = prepare_assets(fetch=not args.no_fetch_assets, log=log)
+    cmd = [sys.executable, "-m", "solara", "run", "govsim.viz.app:page", "--host", args.host,
+           "--port", str(args.port), "--production", "--open" if args.open else "--no-open"]
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"govsim app: serving on http://{host}:{args.port}/  (Ctrl-C stops it)", flush=True)
+    proc = subprocess.Popen(cmd, env=env)
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
 def _backend_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=("serial", "process", "dask", "ray"), default="process",
                    help="where runs execute (default: process pool on all cores)")
@@ -283,6 +322,13 @@ def build_parser() -> argparse.ArgumentParser:
     ca.set_defaults(func=cmd_calibrate)
     g = sub.add_parser("regimes", help="list the regimes and their escalation chains")
     g.set_defaults(func=cmd_regimes)
+    ap = sub.add_parser("app", help="interactive teaching app in the browser (Mesa SolaraViz)")
+    ap.add_argument("--port", type=int, default=8765, help="port to serve on (default 8765)")
+    ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    ap.add_argument("--open", action="store_true", help="open the page in a web browser")
+    ap.add_argument("--no-fetch-assets", action="store_true",
+                    help="do not fetch Solara's browser assets from the npm registry when missing")
+    ap.set_defaults(func=cmd_app)
     return p
 
 

@@ -11,6 +11,8 @@ In a notebook: ``from govsim.viz.app import make_viz; make_viz()``.
 
 from __future__ import annotations
 
+from html import escape
+
 import solara
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 from mesa.visualization import SolaraViz, make_plot_component
@@ -26,7 +28,11 @@ from govsim.viz.teaching import (
     key_figures,
 )
 
-__all__ = ["TeachingModel", "NetworkView", "COMPONENTS", "MODEL_PARAMS", "make_viz", "page"]
+__all__ = [
+    "TeachingModel", "NetworkView", "Dashboard", "TeachingViz", "CHART_MEASURES", "COMPONENTS",
+    "MODEL_PARAMS",
+    "make_viz", "page",
+]
 
 TITLE = "govsim: community governance"
 
@@ -37,13 +43,13 @@ MODEL_PARAMS = {
     "households": {"type": "SliderInt", "value": 150, "min": 30, "max": 600, "step": 10,
                    "label": "Households"},
     "need_rate": {"type": "SliderFloat", "value": 0.35, "min": 0.0, "max": 2.0, "step": 0.05,
-                  "label": "Needs per household per year"},
+                  "label": "Needs / household / yr"},
     "dispute_rate": {"type": "SliderFloat", "value": 0.04, "min": 0.0, "max": 0.5, "step": 0.01,
-                     "label": "Disputes per household per year"},
+                     "label": "Disputes / household / yr"},
     "social_weight": {"type": "SliderFloat", "value": 1.5, "min": 0.0, "max": 5.0, "step": 0.1,
-                      "label": "Social influence (weight of active neighbours)"},
+                      "label": "Social influence"},
     "admin_pushdown": {"type": "Select", "value": REGIME_OWN, "values": LEVEL_CHOICES,
-                       "label": "Admin work pushed down to the committee"},
+                       "label": "Admin push-down to committee"},
     "intervention_intensity": {"type": "Select", "value": REGIME_OWN, "values": LEVEL_CHOICES,
                                "label": "Government intervention"},
     "grid_management": {"type": "Checkbox", "value": False, "label": "Pilot: grid management"},
@@ -74,27 +80,33 @@ def _money_axis(ax):
     ax.set_title("Fiscal cost per resolved case (yuan)", fontsize=10)
     ax.set_ylabel("")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.set_ylim(bottom=0.0)
+    ax.set_ylim(0.0, max(100.0, ax.get_ylim()[1]))
     _finish(ax)
 
 
 def _finish(ax):
     if (legend := ax.get_legend()) is not None:
         legend.remove()  # one line per chart: the title says what it is
+    days = max((len(line.get_xdata()) for line in ax.get_lines()), default=0)
+    ax.set_xlim(0, max(10, days - 1))  # x is the day (row 0 is the initial state)
     ax.grid(alpha=0.3)
     ax.figure.set_size_inches(5.0, 3.0)
 
 
 def _caption(k: dict) -> str:
+    """Today's figures as small HTML (solara.Markdown would pull mermaid from the CDN)."""
     pilots = f" + {', '.join(p.replace('_', ' ') for p in k['pilots'])}" if k["pilots"] else ""
-    return (
-        f"**{k['regime_label']}**{pilots} · day {k['day']} · {k['residents']} residents in "
-        f"{k['households']} households, {k['ties']} ties  \n"
-        f"participation **{k['participation_rate']:.1%}** · resolved **{k['resolution_rate']:.1%}**"
-        f" of {k['cases_arisen']} cases · **{k['cost_per_resolved_case']:,.0f}** yuan per "
-        f"resolved case · admin push-down {k['admin_pushdown']:g}, intervention "
-        f"{k['intervention_intensity']:g}"
-    )
+    lines = [
+        f"<b>{escape(k['regime_label'])}</b>{escape(pilots)} · <b>day {k['day']}</b> · "
+        f"{k['residents']} residents in {k['households']} households, {k['ties']} ties",
+        f"participation <b>{k['participation_rate']:.1%}</b> · resolved "
+        f"<b>{k['resolution_rate']:.1%}</b> of {k['cases_arisen']} cases · "
+        f"<b>{k['cost_per_resolved_case']:,.0f}</b> yuan per resolved case",
+        f"admin push-down {k['admin_pushdown']:g} · intervention {k['intervention_intensity']:g}"
+        f" · needs {k['need_rate']:g} and disputes {k['dispute_rate']:g} per household-year"
+        f" · social influence {k['social_weight']:g} · seed {k['seed']}",
+    ]
+    return "<br>".join(lines)
 
 
 @solara.component
@@ -109,41 +121,61 @@ def NetworkView(model: TeachingModel):
             solara.Text("Colour residents by")
             solara.ToggleButtonsSingle(value=colour_by, values=list(COLOUR_MODES),
                                        on_value=set_colour_by, dense=True)
-        solara.Markdown(_caption(key_figures(model)), style={"font-size": "13px"})
+        solara.HTML(tag="div", unsafe_innerHTML=_caption(key_figures(model)),
+                    classes=["govsim-caption"], style={"font-size": "13px", "line-height": "1.5"})
         solara.FigureMatplotlib(fig, format="png", dependencies=deps)
         solara.Text("Change parameters in the sidebar, then press Reset to rebuild.",
                     style={"font-size": "12px", "color": "#666"})
 
 
-COMPONENTS = [
-    (NetworkView, 0),
-    make_plot_component({"participation_rate": "#1b9e77"},
-                        post_process=_percent_axis("Participation rate (active in last 30 days)")),
-    make_plot_component({"resolution_rate": "#386cb0"},
-                        post_process=_percent_axis("Resolution rate (resolved / arisen)")),
-    make_plot_component({"cost_per_resolved_case": "#d95f02"}, post_process=_money_axis),
+# The charts: (DataCollector model reporter, colour, post-processing of the matplotlib Axes).
+CHARTS = [
+    ("participation_rate", "#1b9e77", _percent_axis("Participation rate (active in last 30 days)")),
+    ("resolution_rate", "#386cb0", _percent_axis("Resolution rate (resolved / arisen)")),
+    ("cost_per_resolved_case", "#d95f02", _money_axis),
+]
+CHART_MEASURES = [measure for measure, _, _ in CHARTS]
+
+COMPONENTS = [NetworkView] + [
+    make_plot_component({measure: colour}, post_process=post) for measure, colour, post in CHARTS
 ]
 
 
-def make_viz(model: TeachingModel | None = None):
-    """The SolaraViz element for ``model`` (a new default TeachingModel if None)."""
-    return SolaraViz(
-        model if model is not None else TeachingModel(),
-        components=COMPONENTS,
-        model_params=MODEL_PARAMS,
-        name=TITLE,
-    )
+def _component(entry):
+    """A component function of a COMPONENTS entry (make_plot_component gives (fn, page))."""
+    return entry[0] if isinstance(entry, tuple) else entry
 
 
 @solara.component
-def App():
-    """SolaraViz with a model of its own for every browser session.
+def Dashboard(model: TeachingModel):
+    """The network view and the charts, two per row on a wide screen."""
+    update_counter.get()
+    with solara.ColumnsResponsive(12, large=6):
+        for entry in COMPONENTS:
+            with solara.Card(margin=0, classes=["govsim-card"]):
+                _component(entry)(model)
 
-    A model instance built at import time would be shared by every visitor until each
-    pressed Reset; building it here (once per session) keeps classrooms independent.
+
+@solara.component
+def TeachingViz(model: TeachingModel | None = None):
+    """Mesa's SolaraViz (sidebar: Reset / Play / Step, parameters, time) plus the dashboard.
+
+    Each browser session gets its own model (built here, not at import time, so visitors
+    do not share one). The components are laid out by :func:`Dashboard` rather than by
+    SolaraViz's draggable grid, whose JavaScript (vue-grid-layout, a Vue 2 plugin) fails
+    under Solara's Vue 3 front end (ipyvuetify 3) and leaves the page empty.
     """
-    model = solara.use_memo(TeachingModel, dependencies=[])
-    make_viz(model)
+    initial = solara.use_memo(lambda: model if model is not None else TeachingModel(),
+                              dependencies=[])
+    current = solara.use_reactive(initial)
+    solara.Title("govsim teaching app")
+    SolaraViz(current, components=[], model_params=MODEL_PARAMS, name=TITLE)
+    Dashboard(current.value)
 
 
-page = App()
+def make_viz(model: TeachingModel | None = None):
+    """The app as an element, e.g. to show in a notebook: ``make_viz()``."""
+    return TeachingViz(model)
+
+
+page = TeachingViz()

@@ -26,7 +26,6 @@ from matplotlib.patches import Rectangle
 from govsim.model import GovernanceModel
 from govsim.network import YOUTH
 from govsim.population import ACTIVE_WINDOW
-from govsim.regimes import REGIMES
 from govsim.scenario import ScenarioError, scenario_from_dict
 
 __all__ = [
@@ -234,6 +233,10 @@ def key_figures(model: TeachingModel) -> dict[str, Any]:
         "cost_per_resolved_case": fiscal / c["resolved"] if c["resolved"] else 0.0,
         "admin_pushdown": float(inst.data.admin_pushdown),
         "intervention_intensity": float(inst.data.intervention_intensity),
+        "need_rate": float(model.scenario.cases.need_rate),
+        "dispute_rate": float(model.scenario.cases.dispute_rate),
+        "social_weight": float(model.scenario.behaviour.social_weight),
+        "seed": int(model.scenario.seed),
     }
 
 
@@ -246,10 +249,13 @@ def building_boxes(model: TeachingModel) -> list[tuple[float, float]]:
 
 
 def draw_network(model: TeachingModel, colour_by: str = "participation",
-                 size: tuple[float, float] = (6.0, 5.4), dpi: int = 80) -> Figure:
+                 size: tuple[float, float] | None = None, dpi: int = 90) -> Figure:
     """The residents' network as a matplotlib Figure (no pyplot: nothing to close)."""
     d = network_data(model, colour_by)
     n = len(d["pos"])
+    if size is None:  # as tall as the buildings' block needs, plus the legend
+        span = np.ptp(d["pos"], axis=0) + 0.2
+        size = (6.0, float(np.clip(5.4 * span[1] / span[0] + 0.7, 2.5, 7.0)))
     fig = Figure(figsize=size, dpi=dpi, layout="constrained")
     ax = fig.subplots()
     for x, y in building_boxes(model):
@@ -271,7 +277,7 @@ def draw_network(model: TeachingModel, colour_by: str = "participation",
                    label="under 18 (not counted)"),
         ]
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=3,
-                  fontsize=7, frameon=False, handletextpad=0.2, columnspacing=0.8)
+                  fontsize=8, frameon=False, handletextpad=0.2, columnspacing=0.8)
     else:
         thr = d["grievance_threshold"]
         g = d["values"]
@@ -282,13 +288,9 @@ def draw_network(model: TeachingModel, colour_by: str = "participation",
         sc = ax.scatter(x[order], y[order], s=dot * 1.3, c=g[order], cmap="YlOrRd", vmin=0.0,
                         vmax=thr, linewidths=0.25, edgecolors="#6b7480", zorder=3)
         cb = fig.colorbar(sc, ax=ax, extend="max", shrink=0.7, pad=0.01)
-        cb.set_label("grievance (grey: none; top: collective-incident threshold)", fontsize=7)
+        cb.set_label("grievance (top: incident threshold)", fontsize=8)
         cb.ax.tick_params(labelsize=7)
     ax.set_aspect("equal")
     ax.autoscale_view()
     ax.set_axis_off()
     return fig
-
-
-def regime_names() -> list[str]:
-    return list(REGIMES)
