@@ -22,16 +22,14 @@ import importlib
 import math
 import re
 import sys
-import types
 import typing
 from pathlib import Path
 
 import numpy as np
-from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel
 
 from govsim.regimes import CLASSES, LEVELS, REGIMES, RegimeData, RegimeSettings
-from govsim.scenario import CommunitySpec, FundTier, ScenarioSpec
+from govsim.scenario import CommunitySpec, FundTier, ScenarioSpec, _unwrap, constraint_bounds
 
 FR = "field report"
 AS = "assumption"
@@ -203,30 +201,10 @@ def _num(x) -> str:
 
 def _constraints(info) -> tuple[str, str]:
     """(type name, range text) of a pydantic FieldInfo, looking inside Optional/Annotated."""
-    meta = list(info.metadata)
-    ann = info.annotation
-    optional = False
-    args = typing.get_args(ann)
-    origin = typing.get_origin(ann)
-    if origin in (typing.Union, types.UnionType) and type(None) in args:
-        optional = True
-        ann = next(a for a in args if a is not type(None))
-    if typing.get_origin(ann) is typing.Annotated:
-        base, *extra = typing.get_args(ann)
-        for m in extra:
-            meta.extend(getattr(m, "metadata", [m]))
-        ann = base
-    lo = hi = None
-    lo_open = hi_open = False
-    for m in meta:
-        if isinstance(m, Ge):
-            lo = m.ge
-        elif isinstance(m, Gt):
-            lo, lo_open = m.gt, True
-        elif isinstance(m, Le):
-            hi = m.le
-        elif isinstance(m, Lt):
-            hi, hi_open = m.lt, True
+    args = typing.get_args(info.annotation)
+    optional = type(None) in args and typing.get_origin(info.annotation) is not typing.Literal
+    ann, extra = _unwrap(info.annotation)  # the scenario loader's own reading of the type
+    lo, lo_open, hi, hi_open = constraint_bounds(list(info.metadata) + extra)
     if typing.get_origin(ann) is typing.Literal:
         tname = "string"
         rng = "one of " + ", ".join(f"`{a}`" for a in typing.get_args(ann))

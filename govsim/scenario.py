@@ -337,7 +337,8 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
 
 
-def _constraint_text(meta: list[Any]) -> str:
+def constraint_bounds(meta: list[Any]) -> tuple[Any, bool, Any, bool]:
+    """(low, low is open, high, high is open) from annotated-types Ge/Gt/Le/Lt metadata."""
     lo = hi = None
     lo_open = hi_open = False
     for m in meta:
@@ -349,6 +350,11 @@ def _constraint_text(meta: list[Any]) -> str:
             hi = m.le
         elif isinstance(m, Lt):
             hi, hi_open = m.lt, True
+    return lo, lo_open, hi, hi_open
+
+
+def _constraint_text(meta: list[Any]) -> str:
+    lo, lo_open, hi, hi_open = constraint_bounds(meta)
     if lo is None and hi is None:
         return ""
     if hi is None:

@@ -15,7 +15,6 @@ from conftest import small
 GOVERNMENT_CATEGORIES = (
     "staff_wages",
     "dispatched_staff",
-    "committee_wages",
     "grid_workers",
     "street_staff",
     "operating_funds",
@@ -29,7 +28,6 @@ GOVERNMENT_CATEGORIES = (
 WAGE_CATEGORIES = (
     "staff_wages",
     "dispatched_staff",
-    "committee_wages",
     "grid_workers",
     "street_staff",
     "delegated_task_funds",
