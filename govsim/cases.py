@@ -26,6 +26,7 @@ import pandas as pd
 from scipy.sparse.csgraph import connected_components
 
 from govsim.regimes import (
+    APPROVAL,
     CLASSES,
     COMMUNITY_LEVELS,
     DISTRICT,
@@ -34,6 +35,7 @@ from govsim.regimes import (
     HOURS_PER_CASE,
     LEVELS,
     MAX_ATTEMPTS,
+    OUTSIDE,
     PATIENCE_DAYS,
     PRIORITY,
     STREET,
@@ -44,12 +46,39 @@ UNDETECTED, OPEN, RESOLVED, LAPSED, ABANDONED = range(5)
 STATUSES = ("undetected", "open", "resolved", "lapsed", "abandoned")
 NEED, DISPUTE = 0, 1
 KINDS = ("need", "dispute")
-CHANNELS = ("self_report", "committee", "building_head", "grid", "online", "hotline", "incident")
-SELF_REPORT, COMMITTEE_VISIT, BUILDING_HEAD, GRID_SCREENING, ONLINE, HOTLINE, INCIDENT = range(len(CHANNELS))
+CHANNELS = ("self_report", "committee", "building_head", "grid", "online", "hotline", "inspection", "patrol",
+            "drilled", "owners", "incident")
+(SELF_REPORT, COMMITTEE_VISIT, BUILDING_HEAD, GRID_SCREENING, ONLINE, HOTLINE, INSPECTION, PATROL, DRILLED,
+ OWNERS, INCIDENT) = range(len(CHANNELS))
+RESIDENT_CHANNELS = (SELF_REPORT, ONLINE, HOTLINE)  # the resident reported it
+N_DETECTION_CHANNELS = INCIDENT  # every channel but incidents is a daily detection chance
 CATEGORIES = ("sanitation", "security", "parking", "elderly_care", "repairs", "neighbour")
+N_NEED_CATEGORIES = 5
+SANITATION, SECURITY, PARKING, ELDERLY_CARE, REPAIRS = range(N_NEED_CATEGORIES)
+PROPERTY_CATEGORIES = (2, 4)  # parking and repairs: property-management matters
 NEED_CATEGORY_P = np.array([0.2, 0.15, 0.2, 0.15, 0.3])
-DISPUTE_CLASS_P = np.array([0.30, 0.60, 0.05, 0.05])  # neighbour disputes are mostly coordination
+# A case's triage class follows from its kind (grid-management texts): rows are the need
+# categories and neighbour disputes; columns general, coordination, emergency, approval.
+# The scenario's class shares reweight the columns (see ``class_probabilities``).
+KIND_CLASS_P = np.array([
+    [0.85, 0.10, 0.03, 0.02],  # sanitation: routine, handled on site
+    [0.45, 0.20, 0.25, 0.10],  # security: the emergencies come from here
+    [0.40, 0.50, 0.00, 0.10],  # parking: coordination between neighbours and the estate
+    [0.70, 0.25, 0.05, 0.00],  # elderly care
+    [0.55, 0.10, 0.02, 0.33],  # repairs: renovation needs approval
+    [0.30, 0.60, 0.05, 0.05],  # neighbour disputes: mostly coordination
+])
+BASE_CLASS_SHARES = NEED_CATEGORY_P @ KIND_CLASS_P[:5]
+
+
+def class_probabilities(shares: np.ndarray) -> np.ndarray:
+    """Class distribution per need category, reweighted so the need classes' overall mix is
+    the scenario's ``shares`` (general, coordination, emergency, approval)."""
+    w = np.asarray(shares, dtype=float) / BASE_CLASS_SHARES
+    p = KIND_CLASS_P[:5] * w
+    return p / p.sum(axis=1, keepdims=True)
 OVERLOAD_PENALTY = 0.3  # largest quality loss of an overloaded handler (queue >= 3x capacity)
+FORWARD_LOAD = 3.0  # a handler with a queue this many times its daily capacity passes cases on
 
 _FIELDS = {
     "resident": np.int32,
@@ -79,6 +108,10 @@ _FIELDS = {
     "hours": np.float32,
     "closed": np.int32,
     "resolved_level": np.int8,
+    "first_worked": np.int32,  # day of the first handling action (on-site response included)
+    "onsite": np.bool_,  # an officer follows the case on site (grid emergencies)
+    "registered": np.bool_,  # the resident's registration status (access at the point of service)
+    "member": np.bool_,  # the resident's household pays the body that serves members first
 }
 
 
@@ -88,9 +121,10 @@ class HandlerIndex:
     def __init__(self, n_communities: int, n_grids: int, street_of: np.ndarray):
         self.street_of = street_of.astype(np.int64)
         n_streets = int(street_of.max()) + 1 if len(street_of) else 1
-        self.sizes = np.array(
-            [n_communities, n_grids, n_communities, n_communities, n_communities, n_streets, 1]
-        )
+        self.sizes = np.full(len(LEVELS), n_communities)
+        self.sizes[GRID] = n_grids
+        self.sizes[STREET] = n_streets
+        self.sizes[DISTRICT] = 1
         self.offsets = np.concatenate(([0], np.cumsum(self.sizes)[:-1]))
         self.total = int(self.sizes.sum())
         self.n_streets = n_streets
@@ -141,6 +175,7 @@ class CaseBook:
             0,
         )
         self.delay_sum = 0.0
+        self.worked_today = np.empty(0, dtype=np.int64)
         self.handler_hours = np.zeros(handlers.total)  # cumulative hours per handler
         self.today_hours = np.zeros(handlers.total)
         self.worked_levels = np.zeros(len(LEVELS), dtype=np.int64)  # cases worked today, by level
@@ -165,6 +200,7 @@ class CaseBook:
         for name, values in cols.items():
             getattr(self, name)[idx] = values
         self.closed[idx] = -1
+        self.first_worked[idx] = -1
         self.resolved_level[idx] = -1
         self.detected[idx] = -1
         self.channel[idx] = -1
@@ -193,8 +229,11 @@ class CaseBook:
             keep = rng.random(n_need) >= need_relief[pop.community[who_n], cat_n]
             who_n, cat_n = who_n[keep], cat_n[keep]
             n_need = len(who_n)
-        cls_n = rng.choice(len(CLASSES), size=n_need, p=class_p).astype(np.int8)
-        cls_d = rng.choice(len(CLASSES), size=n_disp, p=DISPUTE_CLASS_P).astype(np.int8)
+        # The class follows from the kind: one uniform draw against each category's class CDF.
+        cdf = np.cumsum(class_p, axis=1)
+        cls_n = (rng.random(n_need)[:, None] > cdf[cat_n]).sum(axis=1).clip(0, len(CLASSES) - 1).astype(np.int8)
+        dcdf = np.cumsum(KIND_CLASS_P[5])
+        cls_d = (rng.random(n_disp)[:, None] > dcdf).sum(axis=1).clip(0, len(CLASSES) - 1).astype(np.int8)
         # A dispute's other party: a random network neighbour.
         adj = structure.adjacency
         deg = np.diff(adj.indptr)[who_d]
@@ -219,6 +258,7 @@ class CaseBook:
             severity=severity,
             arisen=np.full(n, day, dtype=np.int32),
             status=np.full(n, UNDETECTED, dtype=np.int8),
+            registered=pop.registered[resident],
         )
 
     # ------------------------------------------------------------------ detection
@@ -267,8 +307,7 @@ class CaseBook:
         self.attempts[idx] = 0
         self.path[idx] |= (level.astype(np.int64) + 1) << (4 * self.hops[idx].astype(np.int64))
         self.hops[idx] += 1
-        outside = level >= STREET
-        self.left_community[idx] |= outside
+        self.left_community[idx] |= OUTSIDE[level]
 
     def lapse(self, rng: np.random.Generator, rate: float, day: int) -> np.ndarray:
         """Undetected cases fade away unresolved (people cope, or give up)."""
@@ -298,23 +337,29 @@ class CaseBook:
 
     # ------------------------------------------------------------------ handling
     def handle(self, day: int, rng: np.random.Generator, capacity: np.ndarray, skill: np.ndarray,
-               fester_days: float = 60.0):
+               fester_days: float = 60.0, gain=None):
         """Work every handler's queue for one day. ``capacity`` (cases/day) and ``skill``
-        are per handler key. A case festers while nobody knows of it: its chance of resolution
-        on a worked day is scaled by exp(-days_undetected / fester_days), so early detection
-        (screening) resolves cases "in the bud".
+        are per handler key; ``gain(cases, levels)`` (optional) multiplies each worked case's
+        chance (access at the point of service, on-site support, preparedness). A case
+        festers while nobody knows of it: its chance on a worked day is scaled by
+        exp(-days_undetected / fester_days), so early detection resolves cases "in the bud".
+
+        Approval cases are a sign-off sequence: a success at a level that is not the last of
+        the chain forwards the case to the next level (a sign-off, not an escalation).
         Returns (resolved ids, escalated ids, worked ids)."""
         self.today_hours[:] = 0.0
         o = self.open_idx
         empty = np.empty(0, dtype=np.int64)
         self.worked_levels = np.zeros(len(LEVELS), dtype=np.int64)
+        self.worked_today = empty
         if len(o) == 0:
             return empty, empty, empty
         lvl = self.level[o].astype(np.int64)
         key = self.handlers.key(lvl, self.community[o], self.grid[o])
         # A case still inside its level's minimum handling time is not worked yet and does
         # not take a slot. Slots go to ready cases: emergencies first, then the oldest.
-        ready = (day - self.level_since[o]) >= self.inst.min_days[lvl]
+        # Emergencies are urgent: worked at once, at any level.
+        ready = ((day - self.level_since[o]) >= self.inst.min_days[lvl]) | (self.cls[o] == EMERGENCY)
         order = np.lexsort((self.arisen[o], -PRIORITY[self.cls[o]], ~ready, key))
         o, lvl, key, ready = o[order], lvl[order], key[order], ready[order]
         pos = np.arange(len(o))
@@ -332,18 +377,31 @@ class CaseBook:
         waited = day - self.level_since[o]
         fit = self.inst.fit[lvl, cls]
         p = fit * quality[key] * np.exp(-(self.detected[o] - self.arisen[o]) / fester_days)
+        if gain is not None:
+            p = p * gain(o, lvl)
         act = worked
-        resolved = act & (rng.random(len(o)) < p)
-        failed = act & ~resolved
-        self.attempts[o[failed]] += 1
+        success = act & (rng.random(len(o)) < p)
         has_next = (self.chain_pos[o] + 1) < self.inst.chain_len[cls]
+        signed = success & (cls == APPROVAL) & has_next
+        resolved = success & ~signed
+        failed = act & ~success
+        self.attempts[o[failed]] += 1
+        # A handler swamped far beyond its capacity passes on the ready cases it cannot reach
+        # (after its minimum handling time) instead of letting them wait out its patience.
+        swamped = ready & ~worked & (capacity[key] > 0) & (load[key] >= FORWARD_LOAD)
         give_up = (
             (self.attempts[o] >= MAX_ATTEMPTS[lvl])
             | (waited >= PATIENCE_DAYS[lvl])
             | (act & (fit == 0.0))
+            | swamped
         )
-        escalate = ~resolved & give_up & has_next
+        # Approval cases wait for their sign-off; only a level that cannot sign passes them on.
+        give_up &= (cls != APPROVAL) | (fit == 0.0)
+        escalate = ~success & give_up & has_next
         self.worked_levels = np.bincount(lvl[worked], minlength=len(LEVELS))
+        w_idx = o[worked]
+        self.first_response(w_idx, day)
+        self.worked_today = w_idx
 
         hours = HOURS_PER_CASE[lvl] * worked
         self.hours[o] += hours.astype(np.float32)
@@ -351,6 +409,32 @@ class CaseBook:
         self.handler_hours += self.today_hours
 
         res = o[resolved]
+        self._close_resolved(res, day)
+        c = self.counts
+        if signed.any():
+            self._forward(o[signed], day)
+        esc = o[escalate]
+        if len(esc):
+            was_inside = ~self.left_community[esc]
+            self._forward(esc, day)
+            self.escalations[esc] += 1
+            c["escalations"] += len(esc)
+            c["left_community"] += int((was_inside & self.left_community[esc]).sum())
+        self.open_idx = o[~resolved]
+        return res, esc, w_idx
+
+    def _forward(self, idx: np.ndarray, day: int) -> None:
+        self.chain_pos[idx] += 1
+        nxt = self.inst.chains[self.cls[idx], self.chain_pos[idx]]
+        self._enter(idx, nxt, day)
+
+    def first_response(self, idx: np.ndarray, day: int) -> None:
+        """Record ``day`` as the first handling action of cases not yet responded to."""
+        if len(idx):
+            new = idx[self.first_worked[idx] < 0]
+            self.first_worked[new] = day
+
+    def _close_resolved(self, res: np.ndarray, day: int) -> None:
         self.status[res] = RESOLVED
         self.closed[res] = day
         self.resolved_level[res] = self.level[res]
@@ -363,17 +447,31 @@ class CaseBook:
         c["disputes_self_resolved"] += int((disputes & self_res).sum())
         self.delay_sum += float((day - self.arisen[res]).sum())
 
-        esc = o[escalate]
-        if len(esc):
-            was_inside = ~self.left_community[esc]
-            self.chain_pos[esc] += 1
-            nxt = self.inst.chains[self.cls[esc], self.chain_pos[esc]]
-            self._enter(esc, nxt, day)
-            self.escalations[esc] += 1
-            c["escalations"] += len(esc)
-            c["left_community"] += int((was_inside & self.left_community[esc]).sum())
-        self.open_idx = o[~resolved]
-        return res, esc, o[worked]
+    def resolve(self, idx: np.ndarray, day: int, level: int | None = None) -> np.ndarray:
+        """Resolve open cases outside the daily handling (a meeting, a project, a board):
+        ``level`` is who resolved them (default: the level each case sits at)."""
+        idx = idx[self.status[idx] == OPEN]
+        if len(idx) == 0:
+            return idx
+        if level is not None:
+            moved = idx[self.level[idx] != level]
+            if len(moved):
+                self._enter(moved, np.full(len(moved), level, dtype=np.int8), day)
+        self.first_response(idx, day)
+        self._close_resolved(idx, day)
+        self.open_idx = self.open_idx[self.status[self.open_idx] == OPEN]
+        return idx
+
+    def sign_off(self, idx: np.ndarray, day: int) -> np.ndarray:
+        """An approval decided outside the daily handling (an assembly's consent vote): the
+        case moves to its next sign-off level, or is resolved if this was the last one.
+        Returns the cases resolved."""
+        idx = idx[self.status[idx] == OPEN]
+        self.first_response(idx, day)
+        last = (self.chain_pos[idx] + 1) >= self.inst.chain_len[self.cls[idx]]
+        if (~last).any():
+            self._forward(idx[~last], day)
+        return self.resolve(idx[last], day)
 
     # ------------------------------------------------------------------ grievance
     def accumulate_grievance(self, pop, rate: float) -> None:
@@ -414,6 +512,7 @@ class CaseBook:
             status=np.array([UNDETECTED], dtype=np.int8),
         )
         self.pending = self.pending[:-1]
+        self.registered[idx] = True
         self.channel[idx] = INCIDENT
         self.detected[idx] = day
         self.counts["detected"] += 1
@@ -457,6 +556,7 @@ class CaseBook:
             "status": STATUSES[self.status[i]],
             "closed": None if self.closed[i] < 0 else int(self.closed[i]),
             "resolved_by": None if self.resolved_level[i] < 0 else LEVELS[self.resolved_level[i]],
+            "first_response": None if self.first_worked[i] < 0 else int(self.first_worked[i]),
             "self_resolved": bool(self.status[i] == RESOLVED and not self.left_community[i]),
             "handling_hours": float(self.hours[i]),
         }
@@ -488,6 +588,7 @@ class CaseBook:
                 "resolved_by": np.where(
                     self.resolved_level[:n] >= 0, np.array(LEVELS + ("",))[self.resolved_level[:n]], ""
                 ),
+                "first_response": self.first_worked[:n],
                 "escalations": self.escalations[:n],
                 "self_resolved": (self.status[:n] == RESOLVED) & ~self.left_community[:n],
                 "path": paths,

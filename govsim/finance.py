@@ -1,7 +1,8 @@
 """Money: a double-entry ledger through which every yuan moves.
 
 Accounts are rows of a balance array: ``treasury`` (the source of public money, goes
-negative as it appropriates), ``donors`` (source of donations), the ``government``,
+negative as it appropriates), ``donors`` (source of donations), ``residents`` (source of
+the dues and fees households pay), the ``government``,
 each community's ``committee`` and participatory-budget ``fund``, each NGO, and the
 sinks ``labour`` (wages), ``operations`` (case-handling costs of departments) and
 ``suppliers`` (goods and projects bought). A transfer debits the payer and credits the
@@ -16,7 +17,7 @@ from collections import defaultdict
 
 import numpy as np
 
-SOURCES = ("treasury", "donors")
+SOURCES = ("treasury", "donors", "residents")
 SINKS = ("labour", "operations", "suppliers")
 # Spending categories reported as costs.
 CATEGORIES = (
@@ -36,6 +37,20 @@ CATEGORIES = (
     "committee_spending",
     "ngo_wages",
     "projects",
+    "resident_dues",
+    "company_fees",
+    "company_wages",
+    "association_dues",
+    "association_grants",
+    "association_spending",
+    "government_programmes",
+    "drills",
+    "performance_pay",
+    "helper_wages",
+    "board_fixes",
+    "centre_staff",
+    "dispatched_staff",
+    "grid_workers",
 )
 
 

@@ -28,9 +28,9 @@ def fiscal_spending(m) -> float:
 REPORTERS = {
     "day": lambda m: m.day,
     "participation_rate": lambda m: m.population.participation_rate(m.day - 1),
-    "meeting_attendance": lambda m: float(m.participation.attendance.mean()),
-    "volunteers": lambda m: int((m.participation.holder >= 0).sum()),
-    "volunteer_hours": lambda m: m.participation.volunteer_hours_today,
+    "meeting_attendance": lambda m: float(m.meetings.attendance.mean()),
+    "volunteers": lambda m: int((m.volunteers.holder >= 0).sum()),
+    "volunteer_hours": lambda m: m.volunteers.hours_today,
     "ladder_level": lambda m: float(m.ladder.mean()),
     "cases_arisen": lambda m: m.cases.counts["arisen"],
     "cases_detected": lambda m: m.cases.counts["detected"],
@@ -66,7 +66,9 @@ SUMMARY_METRICS = (
     "ngo_contract_spending", "ngo_grant_spending", "donations", "committee_staff_hours",
     "resident_hours", "resident_time_value", "cost_per_resolved_case",
     "social_cost_per_resolved_case", "mean_trust_gov", "mean_trust_comm", "mean_belonging",
-    "mean_satisfaction", "ngos", "ngo_staff",
+    "mean_satisfaction", "ngos", "ngo_staff", "emergency_response_days", "satisfaction_sd",
+    "satisfaction_p10", "satisfaction_p50", "satisfaction_p90", "local_migrant_resolution_gap",
+    "local_migrant_satisfaction_gap", "income_resolution_gap", "community_resolution_spread",
 )
 
 
@@ -91,8 +93,8 @@ def summary(m) -> dict:
         "communities": int(m.structure.n_communities),
         "participation_rate": m.population.participation_rate(m.day - 1),
         "mean_participation_rate": float(m.participation_sum / max(m.day, 1)),
-        "meeting_attendance": float(m.participation.attendance.mean()),
-        "volunteer_hours": float(m.participation.volunteer_hours),
+        "meeting_attendance": float(m.meetings.attendance.mean()),
+        "volunteer_hours": float(m.volunteers.hours),
         "ladder_level": float(m.ladder.mean()),
         "cases_arisen": c["arisen"],
         "cases_detected": c["detected"],
@@ -127,11 +129,70 @@ def summary(m) -> dict:
         "mean_satisfaction": float(m.population.satisfaction.mean()),
         "ngos": len(m.ngos),
         "ngo_staff": float(sum(n.staff for n in m.ngos)),
+        "emergency_response_days": emergency_response_days(m),
+        **satisfaction_distribution(m),
+        **group_gaps(m),
     }
+    for inst in m.installed:
+        out.update(inst.metrics())
     for cat in sorted(ledger.totals):
         if cat not in ("appropriation",):
             out[f"spend_{cat}"] = float(ledger.totals[cat])
     return out
+
+
+def emergency_response_days(m) -> float:
+    """Mean days from an emergency's arising to its first response (on site or handling),
+    over emergencies that got one; incidents excluded."""
+    from govsim.cases import INCIDENT
+    from govsim.regimes import EMERGENCY
+
+    b = m.cases
+    n = b.size
+    em = (b.cls[:n] == EMERGENCY) & (b.first_worked[:n] >= 0) & (b.channel[:n] != INCIDENT)
+    return float((b.first_worked[:n][em] - b.arisen[:n][em]).mean()) if em.any() else float("nan")
+
+
+def satisfaction_distribution(m) -> dict:
+    s = m.population.satisfaction
+    q10, q50, q90 = np.percentile(s, [10, 50, 90])
+    return {"satisfaction_sd": float(s.std()), "satisfaction_p10": float(q10),
+            "satisfaction_p50": float(q50), "satisfaction_p90": float(q90)}
+
+
+def group_gaps(m) -> dict:
+    """Outcome gaps between groups (positive: the first group is better off).
+
+    ``local_migrant_resolution_gap``: share of locals' cases resolved minus migrants';
+    ``local_migrant_satisfaction_gap``: mean satisfaction of locals minus migrants';
+    ``income_resolution_gap``: other households' resolution rate minus low-income households';
+    ``community_resolution_spread``: best minus worst community resolution rate (uneven service).
+    """
+    from govsim.network import LOCAL, MIGRANT
+
+    b, s, pop = m.cases, m.structure, m.population
+    n = b.size
+    res = b.status[:n] == 2
+    ten = s.tenure[b.resident[:n]]
+    low = s.low_income[b.resident[:n]].astype(bool)
+
+    def rate(mask):
+        return float(res[mask].mean()) if mask.any() else float("nan")
+
+    sat_l = pop.satisfaction[s.tenure == LOCAL]
+    sat_m = pop.satisfaction[s.tenure == MIGRANT]
+    comm = b.community[:n]
+    C = s.n_communities
+    arisen = np.bincount(comm, minlength=C)
+    per_c = np.bincount(comm, weights=res, minlength=C) / np.maximum(arisen, 1)
+    return {
+        "local_migrant_resolution_gap": rate(ten == LOCAL) - rate(ten == MIGRANT),
+        "local_migrant_satisfaction_gap": (float(sat_l.mean()) - float(sat_m.mean()))
+        if len(sat_l) and len(sat_m) else float("nan"),
+        "income_resolution_gap": rate(~low) - rate(low),
+        "community_resolution_spread": float(per_c[arisen > 0].max() - per_c[arisen > 0].min())
+        if (arisen > 0).sum() > 1 else 0.0,
+    }
 
 
 def community_table(m):

@@ -1,15 +1,22 @@
-"""GovernanceModel: the Mesa model that wires scenario, network, agents, cases and money.
+"""GovernanceModel: the Mesa model that wires scenario, network, agents, institutions, cases
+and money.
 
 One step is one day and reads like the ODD process overview::
 
-    government pays and funds        (finance through the ledger)
-    committees plan their day        (admin load crowds out self-governing work)
-    meetings, NGO activities, council
-    cases arrive, are detected, triaged, handled, escalated or lapse
-    residents: influence, online participation, attitudes, grievance   (array code)
-    volunteers churn and are recruited; participatory budget (yearly)
+    government pays (wages, quarterly operating funds)
+    committees plan their day (admin load, reporting, upward work crowd out case work)
+    NGO sector (donations, staffing, incubation)
+    institutions begin their day (sessions, contracts, drills, programmes, dues)
+    residents' meetings and NGO activities
+    cases arrive, are detected, triaged, handled, escalated, signed off or closed
+    residents: influence, online participation, weekly attitudes    (array code)
+    volunteers churn and are recruited
+    institutions end their day (appraisals, elections, contract reviews)
     collective incidents
     collect metrics
+
+Which institutions act is the regime's data (:mod:`govsim.regimes`); the model calls
+their hooks (:mod:`govsim.institutions`) and never asks for one by name.
 """
 
 from __future__ import annotations
@@ -19,39 +26,61 @@ import numpy as np
 
 from govsim import metrics
 from govsim.agents import NGO, Committee, Government, Resident, committee_members
+from govsim.agents.committee import STAFF_HOURS
 from govsim.agents.ngo import NGO_KIND_P, NGO_KINDS
-from govsim.cases import DISPUTE, HOTLINE, ONLINE, SELF_REPORT, CaseBook, HandlerIndex
+from govsim.attitudes import Attitudes
+from govsim.cases import (
+    BUILDING_HEAD,
+    COMMITTEE_VISIT,
+    DISPUTE,
+    HOTLINE,
+    N_DETECTION_CHANNELS,
+    N_NEED_CATEGORIES,
+    NEED_CATEGORY_P,
+    ONLINE,
+    RESIDENT_CHANNELS,
+    SELF_REPORT,
+    CaseBook,
+    HandlerIndex,
+    class_probabilities,
+)
 from govsim.finance import Ledger, is_month_start
+from govsim.institutions import INSTITUTIONS, Institution
+from govsim.ladder import ladder
+from govsim.meetings import Meetings
 from govsim.network import structure_from_scenario
-from govsim.participation import Participation
 from govsim.population import Population, SocialWeights, sigmoid
 from govsim.regimes import (
+    AGENCY,
     CLASSES,
     COMMITTEE,
-    COUNCIL,
     DISTRICT,
-    GOVERNMENT_LEVELS,
+    EMERGENCY,
     GRID,
     HOURS_PER_CASE,
+    LEVELS,
     RESIDENTS,
     STREET,
     compile_institutions,
 )
-from govsim.regimes import (
-    NGO as NGO_LEVEL,
-)
+from govsim.regimes import NGO as NGO_LEVEL
 from govsim.scenario import GovernanceScenario
+from govsim.volunteers import Volunteers
 
 NON_ELDERLY_ONLINE_SHIFT = 0.8  # the young and working-age report online more readily
-OWNERS_HOURS = 5.0  # volunteer hours/day of an owners' committee
 RESIDENT_SKILL = 0.9
 # FIT gives resolution chances for an actor of reference skill; skill = own / reference.
 REFERENCE_MEDIATION = 0.6
 REFERENCE_NGO_QUALITY = 0.65
+# Access at the point of service for residents who are not registered, where government
+# funds and serves by registered population (brief: migrants "excluded from services when
+# resources are allocated by registered rather than resident population").
+UNREGISTERED_ACCESS = 0.25
+ONSITE_GAIN_DEFAULT = 0.0
 
 
 class GovernanceModel(mesa.Model):
-    """Community governance under one regime (plus pilots), one step = one day.
+    """Community governance under one regime (its institutions, plus pilots), one step = one day.
 
     Build from a scenario: ``GovernanceModel(scenario=load_scenario(path))``; with no
     scenario, the defaults of :class:`~govsim.scenario.ScenarioSpec` are used.
@@ -64,21 +93,22 @@ class GovernanceModel(mesa.Model):
         super().__init__(scenario=scenario)
         sc = self.scenario
         self.day = 0
-        self.institutions = compile_institutions(sc.regime, sc.regime_settings, sc.pilots.model_dump())
+        switches = {**sc.pilots.model_dump(), "owners_committees": sc.committees.owners_committees}
+        self.institutions = compile_institutions(sc.regime, sc.regime_settings, switches)
         data = self.institutions.data
 
         self.structure = s = structure_from_scenario(sc, self.rng)
         C = s.n_communities
         self.population = Population(s, SocialWeights.from_spec(sc.behaviour), self.rng,
-                                           data.intervention_intensity)
+                                     sc.behaviour.initial_dependency)
         self.residents = [Resident(self, i) for i in range(s.n)]
+        self.eligible_per_comm = np.bincount(s.community[self.population.eligible], minlength=C)
 
         # Money.
         self.ledger = Ledger()
         self.acct = self.ledger.index
-        self.fund_accounts = self.ledger.open_many("fund", C)
 
-        # Committees, councils, owners' committees.
+        # The residents' committee (or elected board) of every community.
         cp = sc.committees
         members = committee_members(s.community_households, cp.households_per_member, cp.min_members,
                                     cp.max_members)
@@ -91,38 +121,40 @@ class GovernanceModel(mesa.Model):
         for com, a in zip(self.committees, accts, strict=True):
             com.account = int(a)
             com.visit_share = data.committee_visit_rate
-        self.councils = {}
-        if self.institutions.has("deliberation_council"):
-            for c in range(C):
-                self.councils[c] = Committee(self, c, "council", members=cp.council_members, member_paid=False,
-                                             member_hours=0.0, mediation_skill=cp.mediation_skill)
-        self.owners = (
-            {c: Committee(self, c, "owners", members=5, member_paid=False, member_hours=1.0,
-                          mediation_skill=cp.mediation_skill) for c in range(C)}
-            if cp.owners_committees else {}
-        )
+        self.councils: dict[int, Committee] = {}
+        self.owners_revivers: list = []
 
         # Government and NGOs.
         self.government = Government(self)
-        self.government.staff_committees(self.committees)
         self.ngos: list[NGO] = []
         self.ngos_by_community: dict[int, list[NGO]] = {c: [] for c in range(C)}
+
+        # Service access: [level, registered, member] -> multiplier on the chance of resolution.
+        self.access = np.ones((len(LEVELS), 2, 2))
+        if self.government.rule.basis == "registered":
+            self.access[[GRID, AGENCY, STREET, DISTRICT], 0, :] *= UNREGISTERED_ACCESS
+        self.member = np.ones(s.n, dtype=bool)
+        self.emergency_gain = np.ones(C)
+        self._need_relief: dict[str, np.ndarray] = {}
+        self.need_relief = None
+        self.need_category_p = NEED_CATEGORY_P.copy()
+
+        # Institutions: configure (policies others read), then install.
+        self.installed = [INSTITUTIONS[name](self, self._settings_for(name)) for name in self.institutions.names]
+        for inst in self.installed:
+            inst.configure()
+        self.government.staff_committees(self.committees)
         start = self.rng.poisson(sc.ngos.initial_per_community * (0.5 + data.ngo_support), C)
         for c in range(C):
             for _ in range(int(start[c])):
                 self.add_ngo(c)
-            if self.institutions.has("ngo_outsourcing") and not any(
-                n.kind == "social_work" for n in self.ngos_by_community[c]
-            ):
-                staff = self.government.contract_budget[c] / 365.0 / max(sc.ngos.wage_per_day, 1e-9)
-                self.add_ngo(c, kind="social_work", staff=max(staff, sc.ngos.initial_staff))
 
         # Cases.
         self.handlers = HandlerIndex(C, s.n_grids, self.government.street_of)
         self.cases = CaseBook(self.institutions, self.handlers, capacity=max(4096, s.n // 2))
         cparams = sc.cases
-        self.class_p = np.array([cparams.general_share, cparams.coordination_share, cparams.emergency_share,
-                                 cparams.approval_share])
+        self.class_p = class_probabilities([cparams.general_share, cparams.coordination_share,
+                                            cparams.emergency_share, cparams.approval_share])
         # Arrival weights: low-income households and the elderly have more needs;
         # relocated ex-villagers and migrants more disputes (field-report texts).
         need_w = 1.0 + 0.5 * s.low_income + 0.3 * (s.age == 2)
@@ -131,12 +163,15 @@ class GovernanceModel(mesa.Model):
         self._disp_cdf, self._disp_total = np.cumsum(disp_w), float(disp_w.sum())
         self.online_open = np.full(C, data.online_channel)
 
-        self.participation = Participation(self)
+        self.volunteers = Volunteers(self)
+        self.meetings = Meetings(self)
+        self.attitudes = Attitudes(self)
         for ngo in self.ngos:
             if ngo.kind == "volunteer_association":
-                self.participation_bonus(ngo.community)
-        if self.councils:
-            self.participation.elect_directors(self.rng)
+                self.volunteers.recruit_bonus[ngo.community] = 0.5
+        for inst in self.installed:
+            inst.install()
+        self.hooks = {hook: [i for i in self.installed if i.overrides(hook)] for hook in Institution.HOOKS}
         self.committee_hours = 0.0
         self.participation_sum = 0.0
         self.ladder = np.ones(C)
@@ -144,7 +179,56 @@ class GovernanceModel(mesa.Model):
         self._skill = np.ones(self.handlers.total)
         self.datacollector = mesa.DataCollector(model_reporters=metrics.REPORTERS) if collect else None
 
-    # ------------------------------------------------------------------ helpers
+    def _settings_for(self, name: str):
+        """An institution's settings: its defaults, the regime's, then the scenario's table."""
+        cls = INSTITUTIONS[name]
+        values = dict(self.institutions.data.settings.get(name, {}))
+        table = getattr(self.scenario.institutions, name, None)
+        if table is not None:
+            values.update(table.model_dump(exclude_unset=True))
+        return cls.Settings.model_validate(values)
+
+    # ------------------------------------------------------------------ services for institutions
+    def community_rows(self, c: int) -> np.ndarray:
+        """Eligible (adult and elderly) residents of community ``c``."""
+        s, pop = self.structure, self.population
+        rows = np.arange(s.community_start[c], s.community_start[c] + s.community_size[c])
+        return rows[pop.eligible[rows]]
+
+    def record_voice(self, idx: np.ndarray, day: int, counter: str | None = None, hours: float = 0.0) -> None:
+        """Residents ``idx`` took part in a decision today (and were active)."""
+        self.population.voice_day[idx] = day
+        self.population.mark_active(idx, day, counter, hours)
+
+    def set_members(self, resident_member: np.ndarray) -> None:
+        """Who counts as a member (paying household) for bodies that serve members first."""
+        self.member = np.asarray(resident_member, dtype=bool)
+
+    def restrict_access(self, level: int, non_member: float) -> None:
+        self.access[level, :, 0] *= non_member
+
+    def set_need_relief(self, source: str, relief: np.ndarray) -> None:
+        """Share of new needs prevented, per community and category, from one source."""
+        self._need_relief[source] = relief
+        keep = np.ones_like(relief)
+        for r in self._need_relief.values():
+            keep *= 1.0 - r
+        self.need_relief = 1.0 - keep
+
+    def resolve_cases(self, idx: np.ndarray, day: int, level: int | None = None) -> np.ndarray:
+        """Resolve open cases outside the daily handling, with everything that follows."""
+        done = self.cases.resolve(idx, day, level)
+        self.on_resolved(done, day)
+        return done
+
+    def sign_off(self, idx: np.ndarray, day: int) -> None:
+        done = self.cases.sign_off(idx, day)
+        self.on_resolved(done, day)
+
+    def revive_owners(self, c: int) -> None:
+        for revive in self.owners_revivers:
+            revive(c)
+
     def add_ngo(self, community: int, kind: str | None = None, staff: float | None = None) -> NGO:
         p = self.scenario.ngos
         if kind is None:
@@ -154,14 +238,10 @@ class GovernanceModel(mesa.Model):
         ngo.account = self.ledger.open(f"ngo:{len(self.ngos)}")
         self.ngos.append(ngo)
         self.ngos_by_community[community].append(ngo)
-        if kind == "volunteer_association":
-            self.participation_bonus(community)
+        vol = getattr(self, "volunteers", None)
+        if kind == "volunteer_association" and vol is not None:
+            vol.recruit_bonus[community] = 0.5
         return ngo
-
-    def participation_bonus(self, community: int) -> None:
-        part = getattr(self, "participation", None)
-        if part is not None:
-            part.recruit_bonus[community] = 0.5
 
     def queue_at(self, level: int) -> np.ndarray:
         """Open cases waiting at ``level``, per instance of that level."""
@@ -175,7 +255,7 @@ class GovernanceModel(mesa.Model):
         C = self.structure.n_communities
         comm = b.community[:n]
         det = np.bincount(comm, weights=b.detected[:n] >= 0, minlength=C)
-        self_rep = np.bincount(comm, weights=np.isin(b.channel[:n], (SELF_REPORT, ONLINE, HOTLINE)), minlength=C)
+        self_rep = np.bincount(comm, weights=np.isin(b.channel[:n], RESIDENT_CHANNELS), minlength=C)
         res = np.bincount(comm, weights=b.status[:n] == 2, minlength=C)
         self_res = np.bincount(comm, weights=(b.status[:n] == 2) & ~b.left_community[:n], minlength=C)
         return det, self_rep, res, self_res
@@ -185,33 +265,35 @@ class GovernanceModel(mesa.Model):
         d = self.day
         rng = self.rng
         sc = self.scenario
-        part = self.participation
 
         self.government.step_day(d)
+        self._operating_funds(d)
         for com in self.committees:
-            com.extra_cases_today = 0.0
             com.plan_day()
         self._ngo_sector(d)
-        part.attendees_today = 0
-        part.meetings(d, rng)
-        part.ngo_activities(d, rng)
-        part.council(d, rng)
+        for inst in self.hooks["begin_day"]:
+            inst.begin_day(d)
+        self.meetings.day(d)
 
         self._cases_day(d, rng)
 
         self.population.step(
-            d, rng, intervention=self.institutions.data.intervention_intensity, online_open=self.online_open,
+            d, rng, online_open=self.online_open,
             online_base=sc.behaviour.online_base, grievance_decay=sc.cases.grievance_decay,
         )
-        part.churn(d, rng)
-        part.recruit(d, rng)
-        part.budget(d, rng)
+        if d % 7 == 0:
+            self.attitudes.weekly(d)
+        paid_hours = np.array([c.free_hours for c in self.committees])
+        self.volunteers.churn(d, rng, paid_hours)
+        self.volunteers.recruit(d, rng)
+        for inst in self.hooks["end_day"]:
+            inst.end_day(d)
         self._incidents(d)
         self.committee_hours += sum(c.staff_hours for c in self.committees)
         # Unpaid committee members are residents giving their time.
         self.population.hours += sum(c.volunteer_members * c.member_hours for c in self.committees)
         if is_month_start(d):
-            self.ladder = part.ladder(d)
+            self.ladder = ladder(self, d)
         self.day += 1
         self.participation_sum += self.population.participation_rate(d)
         if self.datacollector is not None:
@@ -219,29 +301,30 @@ class GovernanceModel(mesa.Model):
         if self.day >= sc.steps:
             self.running = False
 
+    def _operating_funds(self, d: int) -> None:
+        """Committees spend their operating fund on hired hours, spread over the quarter
+        (so a higher funding tier buys more hours)."""
+        wage = self.scenario.government.worker_wage_per_day / STAFF_HOURS
+        left = 91 - (d % 91)
+        bal = self.ledger.balance
+        for com in self.committees:
+            spend = com.spend_operating_funds(float(bal[com.account]) - com.reserve, left, wage)
+            if spend > 0:
+                self.ledger.transfer(com.account, self.acct["labour"], spend, "helper_wages")
+
     def _ngo_sector(self, d: int) -> None:
         """NGOs: daily wages and incubation, monthly donations, staffing and supervision."""
         p = self.scenario.ngos
         data = self.institutions.data
         ledger = self.ledger
         if is_month_start(d):
-            contracted = self.institutions.has("ngo_outsourcing")
-            for c, ngos in self.ngos_by_community.items():
-                if not ngos:
-                    continue
-                com = self.committees[c]
-                # Contracts must be supervised; the committee's time after admin is what it has.
-                need = p.supervision_share * sum(n.staff for n in ngos) * 8.0 if contracted else 0.0
-                com.supervision_hours = need
-                com.plan_day()
-                available = max(0.0, com.staff_hours - com.admin_hours)
-                supervised = min(1.0, available / need) if need > 0 else 1.0
+            for ngos in self.ngos_by_community.values():
                 for n in ngos:
                     gift = p.donations_per_year / 12.0 * (2.0 if n.kind == "foundation" else 1.0)
                     paid = ledger.transfer(self.acct["donors"], n.account, gift, "donation", allow_overdraft=True)
                     n.donations += float(paid.sum())
                     n.income_month += float(paid.sum())
-                    n.supervise(supervised)
+                    n.supervise(n.supervised)
                     n.adjust_staff(p.wage_per_day)
         if p.incubation_per_year * data.ngo_support > 0:
             born = self.rng.poisson(p.incubation_per_year * data.ngo_support / 365.0, self.structure.n_communities)
@@ -254,31 +337,38 @@ class GovernanceModel(mesa.Model):
             ledger.transfer(accts, self.acct["labour"], wages, "ngo_wages")
 
     def _capacities(self) -> None:
-        """Cases/day and skill of every handler instance, from the actors."""
+        """Cases/day and skill of every handler instance: the core actors here, the
+        institutions' own levels through their ``capacity`` hooks."""
         h, cap, skill = self.handlers, self._capacity, self._skill
-        s = self.structure
-        C = s.n_communities
-        res_cap = self.participation.residents_capacity()
-        if self.owners:
-            res_cap = res_cap + OWNERS_HOURS
-        cap[h.slice(RESIDENTS)] = res_cap / HOURS_PER_CASE[RESIDENTS]
+        cap[:] = 0.0
+        skill[:] = 1.0
+        C = self.structure.n_communities
+        cap[h.slice(RESIDENTS)] = self.volunteers.capacity() / HOURS_PER_CASE[RESIDENTS]
         skill[h.slice(RESIDENTS)] = RESIDENT_SKILL
-        cap[h.slice(GRID)] = self.government.grid_capacity(s.n_grids)
         ngo_cap = np.zeros(C)
         ngo_q = np.zeros(C)
         for c, ngos in self.ngos_by_community.items():
             if ngos:
                 ngo_cap[c] = sum(n.case_capacity for n in ngos)
                 ngo_q[c] = sum(n.case_capacity * n.quality for n in ngos) / max(ngo_cap[c], 1e-9)
-        if self.institutions.has("ngo_outsourcing"):
-            ngo_cap = np.maximum(0.0, ngo_cap - self.government.outsourced_admin_hours / HOURS_PER_CASE[NGO_LEVEL])
         cap[h.slice(NGO_LEVEL)] = ngo_cap
         skill[h.slice(NGO_LEVEL)] = ngo_q / REFERENCE_NGO_QUALITY
         cap[h.slice(COMMITTEE)] = [c.case_capacity for c in self.committees]
-        skill[h.slice(COMMITTEE)] = [c.mediation_skill / REFERENCE_MEDIATION for c in self.committees]
-        cap[h.slice(COUNCIL)] = self.participation.council_capacity
+        skill[h.slice(COMMITTEE)] = [c.skill / REFERENCE_MEDIATION for c in self.committees]
         cap[h.slice(STREET)] = self.government.street_capacity()
         cap[h.slice(DISTRICT)] = self.government.district_capacity()
+        for inst in self.hooks["capacity"]:
+            inst.capacity(cap, skill)
+
+    def _gain(self, o: np.ndarray, lvl: np.ndarray) -> np.ndarray:
+        """Per worked case: access at the point of service, and emergency preparedness."""
+        book = self.cases
+        g = self.access[lvl, book.registered[o].astype(np.int64), book.member[o].astype(np.int64)]
+        em = book.cls[o] == EMERGENCY
+        if em.any():
+            g = g.copy()
+            g[em] *= self.emergency_gain[book.community[o[em]]] * (1.0 + 0.5 * book.onsite[o[em]])
+        return g
 
     def _cases_day(self, d: int, rng: np.random.Generator) -> None:
         sc = self.scenario
@@ -286,42 +376,49 @@ class GovernanceModel(mesa.Model):
         pop = self.population
         new = book.arrive(
             d, rng, pop, sc.cases.need_rate, sc.cases.dispute_rate, self.class_p, self._need_cdf,
-            self._need_total, self._disp_cdf, self._disp_total, self.structure,
-            need_relief=self.participation.need_relief if self.institutions.has("participatory_budget") else None,
+            self._need_total, self._disp_cdf, self._disp_total, self.structure, need_relief=self.need_relief,
         )
         if len(new):
             r = book.resident[new]
             np.add.at(pop.open_cases, r, 1)
+            book.member[new] = self.member[r]
+            self.attitudes.arrived(new)
             # Report to the committee (community channel); severe cases are reported sooner.
             sev = 0.3 * book.severity[new]
             book.p_self[new] = sigmoid(pop.logit(r, sc.cases.report_base) + sev)
-            if self.institutions.data.hotline:
-                # Call the government hotline: the more one trusts government over community.
-                tilt = pop.w.trust * (pop.trust_gov[r] - pop.trust_comm[r])
-                book.p_hotline[new] = sigmoid(pop.logit(r, sc.cases.hotline_report_base) + tilt + sev)
-            if data_online := self.institutions.data.online_channel:
+            if self.institutions.data.online_channel:
                 zo = pop.logit(r, sc.cases.online_report_base) + NON_ELDERLY_ONLINE_SHIFT * (pop.age[r] != 2)
-                book.p_online[new] = sigmoid(zo) * data_online
-        # Detection: self-report, committee visits, building heads, grid screening, online, hotline.
+                book.p_online[new] = sigmoid(zo)
+            for inst in self.hooks["arrival"]:
+                inst.arrival(new)
+        # Detection: self-report, committee visits, building heads, online, hotline, and
+        # whatever channels the institutions add (screening, inspection, patrols, drills...).
         pend = book.pending
         if len(pend):
             hh = self.structure.community_households
             visit = np.array([c.visit_chance(hh[i]) for i, c in enumerate(self.committees)])
-            grid_p = self.government.grid_screening() if self.institutions.has("grid_management") else 0.0
-            p = np.column_stack([
-                book.p_self[pend],
-                visit[book.community[pend]],
-                self.participation.head_detection()[book.building[pend]],
-                np.full(len(pend), grid_p),
-                book.p_online[pend],
-                book.p_hotline[pend],
-            ])
+            p = np.zeros((len(pend), N_DETECTION_CHANNELS))
+            p[:, SELF_REPORT] = book.p_self[pend]
+            p[:, COMMITTEE_VISIT] = visit[book.community[pend]]
+            p[:, BUILDING_HEAD] = self.volunteers.head_detection()[book.building[pend]]
+            p[:, ONLINE] = book.p_online[pend]
+            p[:, HOTLINE] = book.p_hotline[pend]
+            for inst in self.hooks["detection"]:
+                for channel, q in inst.detection(pend):
+                    p[:, channel] = 1.0 - (1.0 - p[:, channel]) * (1.0 - q)
             found = book.detect(d, rng, p)
-            by_resident = np.isin(book.channel[found], (SELF_REPORT, ONLINE, HOTLINE))
+            by_resident = np.isin(book.channel[found], RESIDENT_CHANNELS)
             pop.mark_active(book.resident[found[by_resident]], d, "reports", 0.5)
+            for inst in self.hooks["on_detected"]:
+                inst.on_detected(found, d)
 
         self._capacities()
-        res, esc, worked = book.handle(d, rng, self._capacity, self._skill, sc.cases.fester_days)
+        res, esc, worked = book.handle(d, rng, self._capacity, self._skill, sc.cases.fester_days, gain=self._gain)
+        com_worked = worked[book.level[worked] == COMMITTEE]
+        if len(com_worked):
+            counts = np.bincount(book.community[com_worked], minlength=self.structure.n_communities)
+            for c in np.flatnonzero(counts):
+                self.committees[c].worked_cases += int(counts[c])
         self.on_resolved(res, d)
         self.on_escalated(esc)
         wl = book.worked_levels
@@ -330,44 +427,32 @@ class GovernanceModel(mesa.Model):
         given_up = book.abandon(rng, sc.cases.abandon_rate, d)
         for closed in (lapsed, given_up):
             if len(closed):
-                r = book.resident[closed]
-                np.subtract.at(pop.open_cases, r, 1)
-                pop.learn(r, "efficacy", 0.0, pop.w.learning_rate * 0.5)
-                pop.learn(r, "satisfaction", 0.0)
+                np.subtract.at(pop.open_cases, book.resident[closed], 1)
+                self.attitudes.closed_unresolved(closed)
         book.accumulate_grievance(pop, sc.cases.grievance_rate)
 
     def on_resolved(self, idx: np.ndarray, d: int) -> None:
-        """Residents learn from resolved cases: efficacy, trust in who resolved it, satisfaction."""
+        """Resolved cases: residents learn (govsim.attitudes); institutions book them."""
         if len(idx) == 0:
             return
-        book, pop = self.cases, self.population
-        r = book.resident[idx]
-        np.subtract.at(pop.open_cases, r, 1)
-        speed = np.exp(-(d - book.arisen[idx]) / 30.0).astype(np.float32)
-        pop.learn(r, "efficacy", 0.5 + 0.5 * speed)
-        pop.learn(r, "satisfaction", speed)
-        by_gov = np.isin(book.resolved_level[idx], list(GOVERNMENT_LEVELS))
-        pop.learn(r[by_gov], "trust_gov", 1.0)
-        pop.learn(r[~by_gov], "trust_comm", 1.0)
-        pop.learn(r[by_gov], "dependency", 1.0, pop.w.learning_rate * 0.5)
-        pop.learn(r[~by_gov], "dependency", 0.0, pop.w.learning_rate * 0.5)
-        pop.grievance[r] *= np.float32(0.5)
-        disp = book.kind[idx] == DISPUTE
-        other = book.other[idx][disp]
-        ok = other >= 0
-        pop.grievance[other[ok]] *= np.float32(0.5)
-        pop.learn(other[ok], "trust_comm", 1.0, pop.w.learning_rate * 0.5)
+        book = self.cases
+        np.subtract.at(self.population.open_cases, book.resident[idx], 1)
+        at_com = idx[book.resolved_level[idx] == COMMITTEE]
+        if len(at_com):
+            counts = np.bincount(book.community[at_com], minlength=self.structure.n_communities)
+            for c in np.flatnonzero(counts):
+                self.committees[c].resolved_cases += int(counts[c])
+        self.attitudes.resolved(idx, d)
+        for inst in self.hooks["on_resolved"]:
+            inst.on_resolved(idx, d)
 
     def on_escalated(self, idx: np.ndarray) -> None:
         """A case passed up the chain: its resident trusts the level that failed a bit less."""
         if len(idx) == 0:
             return
-        book, pop = self.cases, self.population
-        r = book.resident[idx]
+        book = self.cases
         failed = self.institutions.chains[book.cls[idx], book.chain_pos[idx] - 1]  # level it left
-        by_gov = np.isin(failed, list(GOVERNMENT_LEVELS))
-        pop.learn(r[~by_gov], "trust_comm", 0.0, pop.w.learning_rate * 0.3)
-        pop.learn(r[by_gov], "trust_gov", 0.0, pop.w.learning_rate * 0.3)
+        self.attitudes.escalated(idx, failed)
 
     def _incidents(self, d: int) -> None:
         sc = self.scenario
@@ -381,6 +466,7 @@ class GovernanceModel(mesa.Model):
             pop.grievance[members] *= np.float32(0.3)  # grievance vented
             pop.learn(members, "trust_gov", 0.0, 0.3)
             pop.learn(members, "trust_comm", 0.0, 0.15)
+            pop.learn(members, "satisfaction", 0.0, 0.3)
             pop.mark_active(members, d)
 
     # ------------------------------------------------------------------ running
@@ -416,4 +502,4 @@ class GovernanceModel(mesa.Model):
         )
 
 
-__all__ = ["GovernanceModel", "CLASSES"]
+__all__ = ["GovernanceModel", "CLASSES", "N_NEED_CATEGORIES", "DISPUTE"]

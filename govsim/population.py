@@ -12,15 +12,17 @@ The daily resident step (the part the reference implementation in
                                                         # residents already did today: meetings,
                                                         # reports, which run before this step)
     nb_share = W @ active                               # weighted share of active neighbours
-    weekly:  attitudes relax to their baselines, belonging integrates nb_share,
-             dependency drifts to the regime's intervention intensity,
-             disposition (the static part of the participation logit) is recomputed
+    weekly:  trust and efficacy fade toward their baselines (memory), belonging integrates
+             nb_share, dependency fades (it is raised only by being served by government,
+             see govsim.attitudes), disposition (the static part of the participation
+             logit) is recomputed; satisfaction is not relaxed here: it follows experience
+             (govsim.attitudes)
     online:  residents with an open online channel take part with
              p = sigmoid(disposition + online_base + social(nb_share))
     grievance decays
 
 Everything else residents do (report, attend, volunteer, deliberate, vote) is in
-:mod:`govsim.participation` and :mod:`govsim.cases` and uses the same disposition and
+:mod:`govsim.volunteers, govsim.meetings, govsim.institutions` and :mod:`govsim.cases` and uses the same disposition and
 social terms.
 """
 
@@ -95,11 +97,13 @@ class Population:
         "threshold",
         "disposition",
         "nb_share",
+        "rating_comm",
+        "experience",
     )
     COUNTER_COLUMNS = ("reports", "meetings", "volunteer_days", "online", "deliberations", "votes")
 
     def __init__(self, structure: Structure, weights: SocialWeights, rng: np.random.Generator,
-                 intervention: float):
+                 dependency0: float):
         self.structure = structure
         self.w = weights
         n = structure.n
@@ -125,8 +129,13 @@ class Population:
         self.time_avail[adult_migrant] = np.maximum(0.0, self.time_avail[adult_migrant] - 0.1)
         self.threshold = rng.beta(2.0, 5.0, n).astype(np.float32)
         self.grievance = np.zeros(n, dtype=np.float32)
-        self.dependency = np.full(n, intervention, dtype=np.float32)
+        self.dependency = np.full(n, dependency0, dtype=np.float32)
         self.satisfaction = np.full(n, 0.5, dtype=np.float32)
+        # A resident's rating of the community's bodies and of their own cases' outcomes
+        # (running averages of what they experienced; 0.5 before anything happened).
+        self.rating_comm = np.full(n, 0.5, dtype=np.float32)
+        self.experience = np.full(n, 0.5, dtype=np.float32)
+        self.voice_day = np.full(n, NEVER, dtype=np.int32)  # last day they took part in a decision
         self.nb_share = np.zeros(n, dtype=np.float32)
         self.disposition = np.zeros(n, dtype=np.float32)
         # Baselines attitudes relax back to when nothing happens.
@@ -187,26 +196,25 @@ class Population:
         col[idx] += (lr * (np.asarray(target, dtype=np.float32) - col[idx])).astype(np.float32)
 
     # ------------------------------------------------------------------ the daily step
-    def weekly(self, intervention: float) -> None:
-        """Attitudes fade toward baselines; belonging integrates neighbours; dependency drifts."""
+    def weekly(self) -> None:
+        """Attitudes fade toward baselines; belonging integrates neighbours; dependency fades."""
         k = np.float32(min(1.0, 7.0 / self.w.memory_days))
         self.trust_gov += k * (self.trust_gov0 - self.trust_gov)
         self.trust_comm += k * (self.trust_comm0 - self.trust_comm)
         target = (1.0 - SOCIAL_INTEGRATION) * self.belonging0 + SOCIAL_INTEGRATION * self.nb_share
         self.belonging += k * (target - self.belonging)
         self.efficacy += k * (np.float32(0.5) - self.efficacy)
-        self.satisfaction += k * (np.float32(0.5) - self.satisfaction)
-        self.dependency += k * (np.float32(intervention) - self.dependency)
+        self.dependency -= k * self.dependency
         self.update_disposition()
 
-    def step(self, day: int, rng: np.random.Generator, *, intervention: float,
+    def step(self, day: int, rng: np.random.Generator, *,
              online_open: np.ndarray, online_base: float, online_hours: float = 0.5,
              grievance_decay: float = 0.02) -> int:
         """One day of the resident step for everyone. Returns online participants today."""
         active = self.active_mask(day).astype(np.float32)
         self.nb_share = self.structure.influence @ active
         if day % 7 == 0:
-            self.weekly(intervention)
+            self.weekly()
         n_online = 0
         if online_open.any():
             can = self.eligible & online_open[self.community]

@@ -37,7 +37,6 @@ import numpy as np
 
 from govsim.network import Structure, structure_from_scenario
 from govsim.population import ACTIVE_WINDOW, SOCIAL_INTEGRATION, Population, SocialWeights
-from govsim.regimes import compile_institutions
 from govsim.scenario import GovernanceScenario, scenario_from_dict
 
 __all__ = [
@@ -132,7 +131,7 @@ class ReferenceResident(mesa.Agent):
         return w.social * self.nb_share + bonus
 
     def weekly(self) -> None:
-        """Attitudes fade toward baselines; belonging integrates neighbours; dependency drifts."""
+        """Attitudes fade toward baselines; belonging integrates neighbours; dependency fades."""
         m = self.model
         k = min(1.0, 7.0 / m.weights.memory_days)
         self.trust_gov += k * (self.trust_gov0 - self.trust_gov)
@@ -140,8 +139,7 @@ class ReferenceResident(mesa.Agent):
         target = (1.0 - SOCIAL_INTEGRATION) * self.belonging0 + SOCIAL_INTEGRATION * self.nb_share
         self.belonging += k * (target - self.belonging)
         self.efficacy += k * (0.5 - self.efficacy)
-        self.satisfaction += k * (0.5 - self.satisfaction)
-        self.dependency += k * (m.intervention - self.dependency)
+        self.dependency -= k * self.dependency
         self.update_disposition()
 
     # ------------------------------------------------------------------ the two phases
@@ -191,7 +189,6 @@ class ReferenceModel(mesa.Model):
         population: Population,
         weights: SocialWeights | None = None,
         *,
-        intervention: float,
         online_open,
         online_base: float,
         online_hours: float = 0.5,
@@ -204,7 +201,6 @@ class ReferenceModel(mesa.Model):
             raise ValueError(f"population has {population.n} rows, structure {structure.n}")
         self.structure = structure
         self.weights = weights if weights is not None else population.w
-        self.intervention = float(intervention)
         self.online_open = [bool(x) for x in np.asarray(online_open, dtype=bool)]
         if len(self.online_open) != structure.n_communities:
             raise ValueError(
@@ -310,7 +306,7 @@ class Community:
     """A structure and population built as :class:`GovernanceModel` builds them.
 
     ``step_kwargs`` are the keyword arguments of :meth:`Population.step` (and of
-    :class:`ReferenceModel`): ``intervention``, ``online_open``, ``online_base``,
+    :class:`ReferenceModel`): ``online_open``, ``online_base``,
     ``online_hours`` and ``grievance_decay``.
     """
 
@@ -364,11 +360,9 @@ def build_community(
     """
     sc = data if isinstance(data, GovernanceScenario) else scenario_from_dict(data)
     rng = np.random.default_rng(sc.rng)  # what mesa.Model(scenario=sc) does
-    institutions = compile_institutions(sc.regime, sc.regime_settings, sc.pilots.model_dump())
-    intervention = institutions.data.intervention_intensity
     structure = structure_from_scenario(sc, rng)
     weights = SocialWeights.from_spec(sc.behaviour)
-    population = Population(structure, weights, rng, intervention)
+    population = Population(structure, weights, rng, sc.behaviour.initial_dependency)
 
     n = structure.n
     k = int(round(active_share * n))
@@ -379,7 +373,6 @@ def build_community(
         population.grievance[:] = rng.exponential(grievance_mean, n).astype(np.float32)
 
     step_kwargs = {
-        "intervention": intervention,
         "online_open": np.ones(structure.n_communities, dtype=bool),
         "online_base": float(online_base),
         "online_hours": float(online_hours),

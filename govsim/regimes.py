@@ -1,33 +1,43 @@
-"""Governance regimes as data, plus the pilot features any regime can switch on.
+"""Governance regimes as data: which institutions a regime installs, and their settings.
 
-A regime answers, as data, the questions the domain brief asks of each model:
-who detects (channels), who handles each triage class and where it escalates (chains),
-who approves, who pays (paid or volunteer committee members, dispatched staff, grants),
-how much administrative work government pushes down, how strongly it intervenes.
+A regime answers, as data, the questions the domain brief asks of each model (section 1):
+who decides and who delivers (the institutions it installs, see :mod:`govsim.institutions`),
+who handles each triage class and where it escalates (chains), who pays and staffs
+(committee members paid or volunteer, government staff), how much administrative work
+government pushes down.
 
-Agents never branch on the regime's name. They ask the compiled :class:`Institutions`
-(chains as arrays, resolution fit, delays) and the strategy objects below:
+A regime holds **no behavioural constants**: residents' disposition weights, the appeal of
+activities and the chance of resolving a case on the spot are the same under every regime
+(scenario ``[behaviour]``, and the constants of the institutions). Differences between
+regimes come from the institutions each installs: who decides, who pays, who staffs, who
+answers to whom. ``tests/test_institutions.py`` equalises what is left and checks that the
+regimes still differ.
 
-* :class:`FundingRule`      - whom the government counts when it funds a community;
-* :class:`GridManagement`, :class:`NgoOutsourcing`, :class:`DeliberationCouncil`,
-  :class:`ParticipatoryBudget` - pilot features; each rewrites the routing data
-  (``adjust``) and says which actors to install.
+The model never branches on a regime's or an institution's name: it calls the hooks of
+the installed institution objects (:class:`govsim.institutions.base.Institution`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-# Actor levels a case can sit at, from the household up. The first five are inside the
-# community: a case resolved there without ever leaving counts as self-resolved.
-LEVELS: tuple[str, ...] = ("residents", "grid", "ngo", "committee", "council", "street", "district")
-RESIDENTS, GRID, NGO, COMMITTEE, COUNCIL, STREET, DISTRICT = range(len(LEVELS))
-COMMUNITY_LEVELS = frozenset({RESIDENTS, GRID, NGO, COMMITTEE, COUNCIL})
-GOVERNMENT_LEVELS = frozenset({GRID, STREET, DISTRICT})  # trust effects go to government
+# Actor levels a case can sit at. A case resolved without ever reaching a level outside the
+# community counts as self-resolved.
+LEVELS: tuple[str, ...] = (
+    "residents", "grid", "ngo", "committee", "council", "centre", "company", "agency", "street", "district",
+)
+RESIDENTS, GRID, NGO, COMMITTEE, COUNCIL, CENTRE, COMPANY, AGENCY, STREET, DISTRICT = range(len(LEVELS))
+# Dispatched agencies are government bodies placed in the community: a case they resolve was
+# resolved by government, not by the community itself.
+OUTSIDE = np.zeros(len(LEVELS), dtype=bool)
+OUTSIDE[[AGENCY, STREET, DISTRICT]] = True
+COMMUNITY_LEVELS = frozenset(i for i in range(len(LEVELS)) if not OUTSIDE[i])
+GOVERNMENT_LEVELS = frozenset({GRID, AGENCY, STREET, DISTRICT})  # trust effects go to government
+IS_GOVERNMENT = np.isin(np.arange(len(LEVELS)), sorted(GOVERNMENT_LEVELS))
 
 # The four triage classes of the grid-management texts.
 CLASSES: tuple[str, ...] = ("general", "coordination", "emergency", "approval")
@@ -37,31 +47,37 @@ LevelName = str
 
 
 class RegimeData(BaseModel):
-    """Everything that defines a regime. All regimes share this schema."""
+    """Everything that defines a regime. All regimes share this schema.
+
+    ``chains`` lists, per triage class, the levels of the core actors (residents, committee,
+    street, district) a case passes through; each institution that staffs a level of its own
+    (company, NGO, centre, agency, grid, council) puts it into the chains when installed
+    (``adjust_routing``), so removing an institution removes its level. For the
+    ``approval`` class the chain is a **sign-off sequence**: every level must sign off in
+    turn and only the last one's sign-off resolves the case.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     label: str
+    label_zh: str = ""
     description: str
     chains: dict[str, tuple[LevelName, ...]]
-    approval_levels: tuple[LevelName, ...]
+    institutions: tuple[str, ...]
+    settings: dict[str, dict[str, Any]] = {}  # per-institution settings this regime gives
     member_paid: bool
     member_hours_per_day: Annotated[float, Field(ge=0.0, le=12.0)]
-    dispatched_staff_per_community: Annotated[float, Field(ge=0.0, le=100.0)]
     admin_pushdown: Annotated[float, Field(ge=0.0, le=1.0)]
     intervention_intensity: Annotated[float, Field(ge=0.0, le=1.0)]
-    meeting_appeal: Annotated[float, Field(ge=-5.0, le=5.0)]
-    meeting_interval_days: Annotated[int, Field(ge=1, le=365)]
-    on_the_spot_per_attendee: Annotated[float, Field(ge=0.0, le=1.0)]
-    volunteer_roles_per_building: Annotated[float, Field(ge=0.0, le=10.0)]
-    online_channel: bool
-    hotline: bool
-    committee_visit_rate: Annotated[float, Field(ge=0.0, le=1.0)]
     ngo_support: Annotated[float, Field(ge=0.0, le=1.0)]
-    ngo_grant_per_household: Annotated[float, Field(ge=0.0, le=10_000.0)]
     street_staff_per_10k: Annotated[float, Field(ge=0.0, le=200.0)]
     district_staff_per_10k: Annotated[float, Field(ge=0.0, le=200.0)]
     escalation_delay_days: Annotated[int, Field(ge=0, le=60)]
+    # The same value in every shipped regime (kept here so a scenario may vary them):
+    meeting_interval_days: Annotated[int, Field(ge=1, le=365)] = 30
+    volunteer_roles_per_building: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
+    committee_visit_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.25
+    online_channel: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> RegimeData:
@@ -75,41 +91,51 @@ class RegimeData(BaseModel):
                 raise ValueError(f"chains.{cls} has unknown level {bad[0]!r}; allowed: {', '.join(LEVELS)}")
             if len(set(chain)) != len(chain):
                 raise ValueError(f"chains.{cls} repeats a level")
-        bad = [lv for lv in self.approval_levels if lv not in LEVELS]
-        if bad:
-            raise ValueError(f"approval_levels has unknown level {bad[0]!r}; allowed: {', '.join(LEVELS)}")
         return self
 
 
+def check_institution_names(names) -> None:
+    from govsim.institutions import INSTITUTIONS
+
+    bad = [n for n in names if n not in INSTITUTIONS]
+    if bad:
+        raise ValueError(f"unknown institution {bad[0]!r}; allowed: {', '.join(sorted(INSTITUTIONS))}")
+
+
 class RegimeSettings(BaseModel):
-    """Scenario table ``[regime_settings]``: override any field of the chosen regime."""
+    """Scenario table ``[regime_settings]``: override any field of the chosen regime.
+
+    ``add_institutions`` / ``remove_institutions`` install or drop institutions by name
+    (an ablation: ``remove_institutions = ["disaster_bodies"]``).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     chains: dict[str, tuple[LevelName, ...]] | None = None
-    approval_levels: tuple[LevelName, ...] | None = None
+    add_institutions: tuple[str, ...] = ()
+    remove_institutions: tuple[str, ...] = ()
     member_paid: bool | None = None
     member_hours_per_day: Annotated[float, Field(ge=0.0, le=12.0)] | None = None
-    dispatched_staff_per_community: Annotated[float, Field(ge=0.0, le=100.0)] | None = None
     admin_pushdown: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     intervention_intensity: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
-    meeting_appeal: Annotated[float, Field(ge=-5.0, le=5.0)] | None = None
-    meeting_interval_days: Annotated[int, Field(ge=1, le=365)] | None = None
-    on_the_spot_per_attendee: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
-    volunteer_roles_per_building: Annotated[float, Field(ge=0.0, le=10.0)] | None = None
-    online_channel: bool | None = None
-    hotline: bool | None = None
-    committee_visit_rate: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     ngo_support: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
-    ngo_grant_per_household: Annotated[float, Field(ge=0.0, le=10_000.0)] | None = None
     street_staff_per_10k: Annotated[float, Field(ge=0.0, le=200.0)] | None = None
     district_staff_per_10k: Annotated[float, Field(ge=0.0, le=200.0)] | None = None
     escalation_delay_days: Annotated[int, Field(ge=0, le=60)] | None = None
+    meeting_interval_days: Annotated[int, Field(ge=1, le=365)] | None = None
+    volunteer_roles_per_building: Annotated[float, Field(ge=0.0, le=10.0)] | None = None
+    committee_visit_rate: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    online_channel: bool | None = None
 
     def apply(self, base: RegimeData) -> RegimeData:
-        changes = {k: v for k, v in self.model_dump(exclude_none=True).items()}
+        changes = {k: v for k, v in self.model_dump(exclude_none=True).items()
+                   if k not in ("add_institutions", "remove_institutions")}
         if "chains" in changes:
             changes["chains"] = {**base.chains, **{k: tuple(v) for k, v in changes["chains"].items()}}
+        check_institution_names((*self.add_institutions, *self.remove_institutions))
+        names = [n for n in base.institutions if n not in self.remove_institutions]
+        names += [n for n in self.add_institutions if n not in names]
+        changes["institutions"] = tuple(names)
         return RegimeData.model_validate({**base.model_dump(), **changes})
 
 
@@ -118,42 +144,38 @@ class RegimeSettings(BaseModel):
 REGIMES: dict[str, RegimeData] = {
     "self_governing": RegimeData(
         label="Self-governing (US-style)",
+        label_zh="自治型（美国模式）",
         description=(
-            "An elected community committee decides local affairs; non-profit organisations "
-            "deliver services with government grants; no government base organisation in the "
-            "community; residents self-organise."
+            "An elected board decides local affairs with budget authority: it levies dues, hires a "
+            "management company and funds non-profit organisations, which deliver services with "
+            "government grants. No government base organisation in the community; emergencies are "
+            "handled by government from outside."
         ),
         chains={
-            "general": ("residents", "committee", "ngo", "street"),
+            "general": ("residents", "committee", "street"),
             "coordination": ("residents", "committee", "street", "district"),
             "emergency": ("district",),
-            "approval": ("committee", "street", "district"),
+            "approval": ("committee", "street"),
         },
-        approval_levels=("committee", "council", "street", "district"),
+        institutions=("member_assembly", "resident_dues", "management_company", "ngo_grants"),
+        settings={"member_assembly": {"voters": "registered"}, "ngo_grants": {"per_household": 40.0}},
         member_paid=False,
         member_hours_per_day=3.0,
-        dispatched_staff_per_community=0.0,
         admin_pushdown=0.15,
         intervention_intensity=0.1,
-        meeting_appeal=0.6,
-        meeting_interval_days=30,
-        on_the_spot_per_attendee=0.02,
-        volunteer_roles_per_building=1.5,
-        online_channel=True,
-        hotline=False,
-        committee_visit_rate=0.2,
         ngo_support=1.0,
-        ngo_grant_per_household=40.0,
         street_staff_per_10k=5.0,
         district_staff_per_10k=8.0,
         escalation_delay_days=2,
     ),
     "government_led": RegimeData(
         label="Government-led (Singapore-style)",
+        label_zh="政府主导型（新加坡模式）",
         description=(
-            "Government agencies dispatched into the community decide and deliver top-down; "
-            "strict hierarchy; the residents' committee carries a heavy administrative load; "
-            "residents rarely initiate."
+            "Government agencies dispatched into the community decide and deliver top-down through "
+            "a strict hierarchy (advisory committee > centre management committee > residents' "
+            "committee); the committee is appointed and appraised from above on its administrative "
+            "work; government runs the community's programmes; residents rarely initiate."
         ),
         chains={
             "general": ("committee", "street", "district"),
@@ -161,53 +183,43 @@ REGIMES: dict[str, RegimeData] = {
             "emergency": ("district",),
             "approval": ("committee", "street", "district"),
         },
-        approval_levels=("district",),
+        institutions=("admin_hierarchy", "dispatched_agencies", "top_down_programmes", "hotline",
+                      "government_appraisal"),
+        settings={"government_appraisal": {"weights": (0.6, 0.3, 0.1)}},
         member_paid=True,
         member_hours_per_day=2.0,
-        dispatched_staff_per_community=4.0,
         admin_pushdown=1.0,
         intervention_intensity=0.9,
-        meeting_appeal=-0.6,
-        meeting_interval_days=30,
-        on_the_spot_per_attendee=0.0,
-        volunteer_roles_per_building=0.5,
-        online_channel=False,
-        hotline=True,
-        committee_visit_rate=0.25,
         ngo_support=0.1,
-        ngo_grant_per_household=0.0,
         street_staff_per_10k=15.0,
         district_staff_per_10k=20.0,
         escalation_delay_days=0,
     ),
     "hybrid": RegimeData(
         label="Hybrid (Japan-style)",
+        label_zh="混合型（日本模式）",
         description=(
-            "Government plans, guides, funds and supervises; neighbourhood associations and "
-            "NGOs decide and deliver under strict budget rules; residents file requests and a "
-            "local centre convenes them and resolves on the spot."
+            "Government plans, guides, funds and supervises; neighbourhood associations with dues "
+            "and members run sanitation, security and welfare; a regional centre convenes residents "
+            "on request and its head resolves on the spot; disaster-prevention bodies at every "
+            "level drill with residents; government funds under strict budget rules and appraises "
+            "the centre's staff periodically."
         ),
         chains={
             "general": ("residents", "committee", "street"),
             "coordination": ("committee", "street", "district"),
             "emergency": ("district",),
-            "approval": ("committee", "street", "district"),
+            "approval": ("committee", "street"),
         },
-        approval_levels=("council", "street", "district"),
+        institutions=("member_assembly", "neighbourhood_association", "regional_centre", "disaster_bodies",
+                      "hotline", "government_appraisal", "ngo_grants"),
+        settings={"ngo_grants": {"per_household": 15.0},
+                  "government_appraisal": {"weights": (0.2, 0.3, 0.5)}},
         member_paid=True,
         member_hours_per_day=2.0,
-        dispatched_staff_per_community=1.0,
         admin_pushdown=0.5,
         intervention_intensity=0.45,
-        meeting_appeal=0.1,
-        meeting_interval_days=30,
-        on_the_spot_per_attendee=0.05,
-        volunteer_roles_per_building=1.0,
-        online_channel=True,
-        hotline=True,
-        committee_visit_rate=0.25,
         ngo_support=0.6,
-        ngo_grant_per_household=15.0,
         street_staff_per_10k=10.0,
         district_staff_per_10k=12.0,
         escalation_delay_days=1,
@@ -243,7 +255,16 @@ def operating_fund(households: np.ndarray, tiers) -> np.ndarray:
     return funds[np.minimum(idx, len(funds) - 1)]
 
 
-def _insert(chain: tuple[str, ...], level: str, before: tuple[str, ...]) -> tuple[str, ...]:
+def insert_after(chain: tuple[str, ...], level: str, after: tuple[str, ...]) -> tuple[str, ...]:
+    """Insert ``level`` after the last of ``after`` found in ``chain`` (or at the front)."""
+    if level in chain:
+        return chain
+    idx = [i for i, lv in enumerate(chain) if lv in after]
+    i = idx[-1] + 1 if idx else 0
+    return chain[:i] + (level,) + chain[i:]
+
+
+def insert_level(chain: tuple[str, ...], level: str, before: tuple[str, ...]) -> tuple[str, ...]:
     """Insert ``level`` before the first of ``before`` found in ``chain`` (or at the end)."""
     if level in chain:
         return chain
@@ -253,80 +274,6 @@ def _insert(chain: tuple[str, ...], level: str, before: tuple[str, ...]) -> tupl
     return chain + (level,)
 
 
-class PilotFeature:
-    """A pilot any regime can switch on: rewrites the regime's routing data."""
-
-    name = "pilot"
-
-    def adjust(self, regime: RegimeData) -> RegimeData:  # pragma: no cover - interface
-        return regime
-
-
-@dataclass(frozen=True)
-class GridManagement(PilotFeature):
-    """Grids with a manager, leader and police officer; four-class triage on site.
-
-    general: the grid manager handles it on site (the grid is first in the chain);
-    coordination: taken back to the community (the committee is first);
-    emergency: reported up at once (the district is first and only);
-    approval: left on the regime's approval chain (community accepts, then up).
-    Grid screening (a detection channel) and the grid workers' pay are installed by the
-    model when this pilot is on.
-    """
-
-    name = "grid_management"
-
-    def adjust(self, regime: RegimeData) -> RegimeData:
-        chains = dict(regime.chains)
-        chains["general"] = ("grid",) + tuple(lv for lv in chains["general"] if lv not in ("grid", "residents"))
-        chains["coordination"] = tuple(lv for lv in chains["coordination"] if lv not in ("grid", "residents"))
-        chains["emergency"] = ("district",)
-        return regime.model_copy(update={"chains": chains})
-
-
-@dataclass(frozen=True)
-class NgoOutsourcing(PilotFeature):
-    """De-administration: a social-work organisation delivers services under contract."""
-
-    name = "ngo_outsourcing"
-
-    def adjust(self, regime: RegimeData) -> RegimeData:
-        chains = dict(regime.chains)
-        chains["general"] = _insert(chains["general"], "ngo", ("committee", "street", "district"))
-        return regime.model_copy(update={"chains": chains, "ngo_support": max(regime.ngo_support, 0.8)})
-
-
-@dataclass(frozen=True)
-class DeliberationCouncil(PilotFeature):
-    """A council of elected directors decides coordination and local approval cases."""
-
-    name = "deliberation_council"
-
-    def adjust(self, regime: RegimeData) -> RegimeData:
-        chains = dict(regime.chains)
-        for cls in ("coordination", "approval"):
-            chains[cls] = _insert(chains[cls], "council", ("street", "district"))
-        approval = tuple(dict.fromkeys((*regime.approval_levels, "council")))
-        return regime.model_copy(update={"chains": chains, "approval_levels": approval})
-
-
-@dataclass(frozen=True)
-class ParticipatoryBudget(PilotFeature):
-    """A yearly fund per community; residents vote on which projects it buys."""
-
-    name = "participatory_budget"
-
-    def adjust(self, regime: RegimeData) -> RegimeData:
-        return regime
-
-
-PILOTS = {
-    "grid_management": GridManagement(),
-    "ngo_outsourcing": NgoOutsourcing(),
-    "deliberation_council": DeliberationCouncil(),
-    "participatory_budget": ParticipatoryBudget(),
-}
-
 # --------------------------------------------------------------------------- compiled tables
 
 # Probability that one day's work on a case of a class resolves it, by level (before the
@@ -334,29 +281,34 @@ PILOTS = {
 FIT = np.array(
     [
         # general coordination emergency approval
-        [0.45, 0.30, 0.00, 0.00],  # residents (building heads, neighbours)
+        [0.45, 0.30, 0.00, 0.00],  # residents (building heads, neighbours, association volunteers)
         [0.75, 0.35, 0.00, 0.00],  # grid manager
         [0.70, 0.30, 0.00, 0.00],  # NGO service centre
-        [0.55, 0.50, 0.10, 0.45],  # residents' committee
+        [0.55, 0.50, 0.10, 0.45],  # residents' committee / elected board
         [0.25, 0.70, 0.00, 0.60],  # deliberative council
+        [0.60, 0.55, 0.30, 0.55],  # regional centre (head resolves within delegated powers)
+        [0.70, 0.20, 0.00, 0.00],  # professional management company
+        [0.65, 0.45, 0.55, 0.50],  # dispatched government agencies
         [0.60, 0.55, 0.35, 0.60],  # street office
         [0.70, 0.65, 0.75, 0.80],  # district departments
     ]
 )
-HOURS_PER_CASE = np.array([1.0, 1.5, 2.5, 4.0, 0.5, 6.0, 10.0])
-MIN_DAYS = np.array([0, 0, 1, 1, 0, 3, 5])
-MAX_ATTEMPTS = np.array([3, 3, 4, 5, 2, 8, 10_000])
-PATIENCE_DAYS = np.array([7, 5, 10, 14, 45, 30, 100_000])
+HOURS_PER_CASE = np.array([1.0, 1.5, 2.5, 4.0, 0.5, 2.0, 2.0, 4.0, 6.0, 10.0])
+MIN_DAYS = np.array([0, 0, 1, 1, 0, 0, 1, 0, 3, 5])
+MAX_ATTEMPTS = np.array([3, 3, 4, 5, 2, 3, 4, 6, 8, 10_000])
+PATIENCE_DAYS = np.array([7, 5, 10, 14, 45, 10, 14, 21, 30, 100_000])
 PRIORITY = np.array([0, 0, 2, 0])  # emergencies are worked first
 
 
 @dataclass
 class Institutions:
-    """A regime with its pilots applied, compiled into arrays the case engine reads."""
+    """A regime with its settings and institutions applied, compiled into the arrays the case
+    engine reads. ``names`` are the installed institutions (regime's own plus pilots)."""
 
     name: str
     data: RegimeData
     pilots: tuple[str, ...]
+    names: tuple[str, ...] = ()
     chains: np.ndarray = field(init=False)  # [class, position] -> level, -1 past the end
     chain_len: np.ndarray = field(init=False)
     fit: np.ndarray = field(init=False)  # [level, class]
@@ -365,52 +317,53 @@ class Institutions:
 
     def __post_init__(self) -> None:
         width = max(len(c) for c in self.data.chains.values())
-        self.chains = np.full((len(CLASSES), width), -1, dtype=np.int8)
+        self.chains = np.full((len(CLASSES), width + 1), -1, dtype=np.int8)
         self.chain_len = np.zeros(len(CLASSES), dtype=np.int8)
         for ci, cls in enumerate(CLASSES):
             chain = [LEVELS.index(lv) for lv in self.data.chains[cls]]
             self.chains[ci, : len(chain)] = chain
             self.chain_len[ci] = len(chain)
         # Where a hotline call enters each chain: the first street/district level (else the last).
-        outside = (self.chains >= STREET) & (self.chains >= 0)
+        outside = np.isin(self.chains, (STREET, DISTRICT))
         last = self.chain_len.astype(np.int64) - 1
         self.first_outside = np.where(outside.any(axis=1), outside.argmax(axis=1), last).astype(np.int8)
         self.fit = FIT.copy()
-        approvers = {LEVELS.index(lv) for lv in self.data.approval_levels}
-        for lv in range(len(LEVELS)):
-            if lv not in approvers:
-                self.fit[lv, APPROVAL] = 0.0
         self.min_days = MIN_DAYS.copy()
-        self.min_days[STREET:] += self.data.escalation_delay_days
+        self.min_days[[STREET, DISTRICT]] += self.data.escalation_delay_days
 
-    def has(self, pilot: str) -> bool:
-        return pilot in self.pilots
+    def has(self, name: str) -> bool:
+        """Whether an institution is installed (for reports and tests; the model uses hooks)."""
+        return name in self.names
 
     def uses(self, level: int) -> bool:
         return bool((self.chains == level).any())
 
     def describe(self) -> str:
         lines = [f"{self.data.label} [{self.name}]" + (f" + {', '.join(self.pilots)}" if self.pilots else "")]
+        lines.append(f"  institutions: {', '.join(self.names)}")
         for cls in CLASSES:
-            lines.append(f"  {cls:<12} -> {' > '.join(self.data.chains[cls])}")
+            sep = " then " if cls == "approval" else " > "
+            lines.append(f"  {cls:<12} -> {sep.join(self.data.chains[cls])}")
         return "\n".join(lines)
 
 
 def compile_institutions(regime: str, settings: RegimeSettings | None, pilots: dict[str, bool]) -> Institutions:
-    """Base regime data -> scenario overrides -> pilot features -> arrays."""
+    """Base regime data -> scenario overrides -> institutions (regime's and pilots') -> arrays.
+
+    Each institution may rewrite the routing data (``adjust_routing``), in install order.
+    """
+    from govsim.institutions import INSTITUTIONS, PILOT_INSTITUTIONS
+
     if regime not in REGIMES:
         raise ValueError(f"unknown regime {regime!r}; allowed: {', '.join(regime_names())}")
     data = REGIMES[regime]
     if settings is not None:
         data = settings.apply(data)
-    active = tuple(name for name, on in pilots.items() if on and name in PILOTS)
-    for name in active:
-        data = PILOTS[name].adjust(data)
-    return Institutions(name=regime, data=replace_data(data), pilots=active)
-
-
-def replace_data(data: RegimeData) -> RegimeData:
-    return RegimeData.model_validate(data.model_dump())
+    active = tuple(name for name, on in pilots.items() if on is True and name in PILOT_INSTITUTIONS)
+    names = tuple(dict.fromkeys((*data.institutions, *(PILOT_INSTITUTIONS[p] for p in active))))
+    for name in names:
+        data = INSTITUTIONS[name].adjust_routing(data)
+    return Institutions(name=regime, data=RegimeData.model_validate(data.model_dump()), pilots=active, names=names)
 
 
 __all__ = [
@@ -424,5 +377,4 @@ __all__ = [
     "operating_fund",
     "compile_institutions",
     "regime_names",
-    "PILOTS",
 ]

@@ -168,6 +168,7 @@ class BehaviourParams(Section):
     recruit_interval_days: Annotated[int, Field(ge=1, le=365)] = 30
     meeting_hours: Annotated[float, Field(ge=0.0, le=12.0)] = 2.0
     hour_value: NonNeg = 20.0
+    initial_dependency: Prob = 0.3
 
 
 class CommitteeParams(Section):
@@ -258,8 +259,25 @@ class PilotParams(Section):
     contract_share: Annotated[float, Field(ge=0.0, le=0.9)] = 0.2
     deliberation_council: bool = False
     participatory_budget: bool = False
+    party_co_governance: bool = False
     budget_per_household: NonNeg = 100.0
     budget_project_cost: Annotated[float, Field(gt=0.0)] = 30_000.0
+
+
+def _institution_params() -> type[Section]:
+    """``[institutions.<name>]`` tables: each institution's own settings model."""
+    from pydantic import create_model
+
+    from govsim.institutions import INSTITUTIONS
+
+    fields = {name: (cls.Settings | None, None) for name, cls in sorted(INSTITUTIONS.items())
+              if cls.Settings.model_fields}
+    model = create_model("InstitutionParams", __base__=Section, **fields)
+    model.__doc__ = "Settings of the institutions (each a table named after it; see govsim/institutions/)."
+    return model
+
+
+InstitutionParams = _institution_params()
 
 
 class ScenarioSpec(Section):
@@ -279,6 +297,7 @@ class ScenarioSpec(Section):
     government: GovernmentParams = GovernmentParams()
     ngos: NgoParams = NgoParams()
     pilots: PilotParams = PilotParams()
+    institutions: InstitutionParams = InstitutionParams()
     regime_settings: RegimeSettings = RegimeSettings()
 
     @model_validator(mode="after")

@@ -13,6 +13,7 @@ import pytest
 import scipy.sparse as sp
 
 from govsim.cases import (
+    FORWARD_LOAD,
     LAPSED,
     NEED,
     OPEN,
@@ -21,6 +22,7 @@ from govsim.cases import (
     CaseBook,
     HandlerIndex,
 )
+from govsim.institutions import INSTITUTIONS, Institution
 from govsim.network import CommunityPlan, build_structure
 from govsim.regimes import (
     APPROVAL,
@@ -49,8 +51,20 @@ FIXED_CHAINS = {
     "emergency": ("committee", "district"),
     "approval": ("committee", "street", "district"),
 }
-FIXED = RegimeSettings(chains=FIXED_CHAINS, approval_levels=("council", "street", "district"),
-                       escalation_delay_days=1)
+# Institutions may rewrite a regime's chains (the NGO grants put the NGO into the general
+# chain, a regional centre goes first...). The pinned tests drop every institution of the
+# regime that rewrites routing, so that what a test pins is what the case book routes.
+ROUTERS = tuple(n for n in REGIMES["hybrid"].institutions
+                if INSTITUTIONS[n].adjust_routing.__func__ is not Institution.adjust_routing.__func__)
+PIN = {"remove_institutions": ROUTERS}
+
+
+def pinned(escalation_delay_days=None, **chains):
+    extra = {} if escalation_delay_days is None else {"escalation_delay_days": escalation_delay_days}
+    return RegimeSettings(chains={**FIXED_CHAINS, **chains}, **PIN, **extra)
+
+
+FIXED = pinned(escalation_delay_days=1)
 UNSET = object()
 
 
@@ -112,7 +126,7 @@ def test_case_enters_at_first_level_of_its_class_chain(regime, cls):
     idx = add_cases(book, cls, n=3)
     found = detect_all(book, 0, rng)
     np.testing.assert_array_equal(np.sort(found), idx)
-    first = LEVELS.index(REGIMES[regime].chains[CLASSES[cls]][0])
+    first = LEVELS.index(book.inst.data.chains[CLASSES[cls]][0])  # as compiled
     assert (book.level[idx] == first).all()
     assert (book.status[idx] == OPEN).all()
     assert (book.chain_pos[idx] == 0).all()
@@ -186,34 +200,61 @@ def test_attempts_not_counted_before_min_days():
     assert book.attempts[i] == 1
 
 
-def test_approval_cases_are_forwarded_not_resolved_by_non_approval_levels():
-    # approval chain committee > street > district; the committee cannot approve.
+def test_approval_cases_are_signed_off_in_sequence_and_resolved_only_by_the_last_level():
+    # approval chain committee then street then district: every level signs off in turn.
     book, h = make_book("hybrid")
     inst = book.inst
-    assert "committee" not in inst.data.approval_levels
-    assert inst.fit[COMMITTEE, APPROVAL] == 0.0
+    assert chain_levels(inst, APPROVAL) == ["committee", "street", "district"]
+    # certain sign-offs, so the days follow from the minimum handling times alone
+    inst.fit[[COMMITTEE, STREET, DISTRICT], APPROVAL] = 1.0
     rng = np.random.default_rng(4)
-    idx = add_cases(book, APPROVAL, n=40)
+    idx = add_cases(book, APPROVAL, n=5)
     detect_all(book, 0, rng)
     cap, skill = arrays(h, cap=100.0, skill=1.0)
-    fwd_day = int(inst.min_days[COMMITTEE])
-    for day in range(fwd_day + 1):
+    at_street = int(inst.min_days[COMMITTEE])
+    at_district = at_street + int(inst.min_days[STREET])
+    done_day = at_district + int(inst.min_days[DISTRICT])
+    for day in range(done_day + 1):
         res, esc, _ = book.handle(day, rng, cap, skill)
-        assert len(res) == 0
-    # forwarded on the first day the committee works them, well before any patience
-    assert (book.level[idx] == STREET).all()
-    assert (book.status[idx] == OPEN).all()
-    for day in range(fwd_day + 1, 400):
-        book.handle(day, rng, cap, skill)
-    done = idx[book.status[idx] == RESOLVED]
-    assert len(done) > 30
-    assert not (book.resolved_level[idx] == COMMITTEE).any()
-    assert all(book.path_of(int(j))[:2] == ["committee", "street"] for j in idx)
+        assert len(esc) == 0  # a sign-off is not an escalation
+        if day < done_day:
+            assert len(res) == 0, day
+        if day == at_street:
+            assert (book.level[idx] == STREET).all()
+        if day == at_district:
+            assert (book.level[idx] == DISTRICT).all()
+    assert (book.status[idx] == RESOLVED).all()
+    assert (book.resolved_level[idx] == DISTRICT).all()
+    assert (book.closed[idx] == done_day).all()
+    assert all(book.path_of(int(j)) == ["committee", "street", "district"] for j in idx)
+    assert (book.escalations[idx] == 0).all() and book.counts["escalations"] == 0
+    assert (book.first_worked[idx] == at_street).all()
 
 
-def test_approving_committee_can_resolve_approval_cases():
-    # contrast: when the committee is an approval level it resolves approval cases
-    approve = RegimeSettings(chains=FIXED_CHAINS, approval_levels=("committee", "street", "district"))
+def test_approval_case_waits_for_its_sign_off_instead_of_escalating():
+    # a level that can sign off but fails keeps the case (no escalation on attempts/patience)
+    book, h = make_book("hybrid")
+    inst = book.inst
+    assert inst.fit[COMMITTEE, APPROVAL] > 0
+    rng = np.random.default_rng(19)
+    (i,) = add_cases(book, APPROVAL)
+    detect_all(book, 0, rng)
+    cap, skill = arrays(h, cap=10.0, skill=0.0)  # always fails
+    horizon = int(PATIENCE_DAYS[COMMITTEE] + MAX_ATTEMPTS[COMMITTEE]) + 5
+    for day in range(horizon):
+        _, esc, _ = book.handle(day, rng, cap, skill)
+        assert len(esc) == 0
+    assert book.level[i] == COMMITTEE and book.status[i] == OPEN
+    # a level that cannot sign (fit 0) passes it on at once
+    inst.fit[COMMITTEE, APPROVAL] = 0.0
+    _, esc, _ = book.handle(horizon, rng, cap, skill)
+    assert esc.tolist() == [i]
+    assert book.level[i] == STREET
+
+
+def test_single_level_approval_chain_is_resolved_by_that_level():
+    # contrast: when the committee is the whole approval chain its sign-off resolves the case
+    approve = pinned(approval=("committee",))
     book, h = make_book("hybrid", settings=approve)
     assert book.inst.fit[COMMITTEE, APPROVAL] > 0
     rng = np.random.default_rng(5)
@@ -223,33 +264,96 @@ def test_approving_committee_can_resolve_approval_cases():
     for day in range(60):
         book.handle(day, rng, cap, skill)
     assert (book.resolved_level[idx] == COMMITTEE).sum() > 5
+    assert not (book.level[idx] != COMMITTEE).any()
 
 
-def test_emergency_worked_before_older_general_case_with_capacity_one():
-    settings = RegimeSettings(chains={**FIXED_CHAINS, "general": ("committee", "street", "district")})
+def test_gain_multiplies_the_chance_of_each_worked_case():
+    book, h = make_book("hybrid")
+    rng = np.random.default_rng(20)
+    idx = add_cases(book, COORDINATION, n=4000)
+    detect_all(book, 0, rng)
+    cap, skill = arrays(h, cap=10_000.0, skill=1.0)
+    day = int(book.inst.min_days[COMMITTEE])
+    seen = []
+
+    def gain(cases, levels):
+        seen.append((cases.copy(), levels.copy()))
+        return np.where(book.resident[cases] % 2 == 0, 0.0, 1.0)
+
+    res, _, worked = book.handle(day, rng, cap, skill, gain=gain)
+    assert len(seen) == 1 and set(seen[0][0].tolist()) == set(idx.tolist())
+    assert (seen[0][1] == COMMITTEE).all()
+    assert len(worked) == 4000
+    assert (book.resident[res] % 2 == 1).all()  # gain 0: never resolved
+    p = book.inst.fit[COMMITTEE, COORDINATION]
+    assert abs(len(res) / 2000 - p) < 0.05
+
+
+def test_resolve_outside_handling_closes_open_cases_at_the_given_level():
+    book, h = make_book("hybrid")
+    rng = np.random.default_rng(21)
+    idx = add_cases(book, COORDINATION, n=3)
+    detect_all(book, 2, rng)
+    pend = add_cases(book, COORDINATION, n=1, resident=[9])
+    out = book.resolve(np.concatenate([idx[:2], pend]), 5, level=COUNCIL)
+    assert sorted(out.tolist()) == idx[:2].tolist()  # the undetected case is not open
+    assert (book.status[idx[:2]] == RESOLVED).all()
+    assert (book.resolved_level[idx[:2]] == COUNCIL).all()
+    assert (book.closed[idx[:2]] == 5).all() and (book.first_worked[idx[:2]] == 5).all()
+    assert book.path_of(int(idx[0])) == ["committee", "council"]
+    assert book.open_idx.tolist() == [idx[2]]
+    assert book.counts["resolved"] == 2 and book.counts["self_resolved"] == 2
+    # resolved again: nothing happens
+    assert len(book.resolve(idx[:2], 6)) == 0
+    assert book.counts["resolved"] == 2
+
+
+def test_sign_off_forwards_until_the_last_level_then_resolves():
+    book, _ = make_book("hybrid")  # approval: committee then street then district
+    rng = np.random.default_rng(22)
+    (i,) = add_cases(book, APPROVAL)
+    detect_all(book, 0, rng)
+    assert len(book.sign_off(np.array([i]), 1)) == 0
+    assert book.level[i] == STREET and book.status[i] == OPEN
+    assert book.first_worked[i] == 1
+    assert len(book.sign_off(np.array([i]), 2)) == 0
+    assert book.level[i] == DISTRICT
+    assert book.sign_off(np.array([i]), 3).tolist() == [i]
+    assert book.status[i] == RESOLVED and book.resolved_level[i] == DISTRICT
+    assert book.closed[i] == 3 and book.escalations[i] == 0
+    assert book.first_worked[i] == 1
+
+
+def test_emergency_worked_at_once_and_before_older_general_cases():
+    settings = pinned(general=("committee", "street", "district"))
     book, h = make_book("hybrid", settings=settings)
     assert book.inst.chains[EMERGENCY, 0] == COMMITTEE
+    assert book.inst.min_days[COMMITTEE] == 1
     rng = np.random.default_rng(6)
     (old_general,) = add_cases(book, GENERAL, day=0, resident=[0])
     (newer_general,) = add_cases(book, GENERAL, day=2, resident=[1])
+    (newest_general,) = add_cases(book, GENERAL, day=3, resident=[3])
     (emergency,) = add_cases(book, EMERGENCY, day=5, resident=[2])
     detect_all(book, 5, rng)
     cap, skill = arrays(h, cap=0.0, skill=0.0)
-    set_level(cap, h, COMMITTEE, 1.0)
-    # Nothing is worked before the committee's minimum handling time (1 day) is up ...
-    _, _, none_yet = book.handle(5, rng, cap, skill)
-    assert none_yet.tolist() == []
-    # ... then the one slot goes to the emergency, not to the older general cases.
-    _, _, worked = book.handle(6, rng, cap, skill)
-    assert worked.tolist() == [emergency]
-    # without the emergency, the oldest general case goes first
+    set_level(cap, h, COMMITTEE, 2.0)  # a queue of 4: below the forwarding load
+    assert 4 / 2.0 < FORWARD_LOAD
+    # On the day they arrive only the emergency is worked: emergencies are urgent, the
+    # general cases wait out the committee's minimum handling time (1 day) ...
+    _, esc, worked = book.handle(5, rng, cap, skill)
+    assert worked.tolist() == [emergency] and len(esc) == 0
+    # ... then the two slots go to the emergency and the oldest general case.
+    _, esc, worked = book.handle(6, rng, cap, skill)
+    assert worked.tolist() == [emergency, old_general] and len(esc) == 0
+    # without the emergency, the two oldest general cases go first
     book2, _ = make_book("hybrid", settings=settings)
-    (g_new,) = add_cases(book2, GENERAL, day=2, resident=[1])
+    (g_new,) = add_cases(book2, GENERAL, day=3, resident=[1])
+    (g_mid,) = add_cases(book2, GENERAL, day=2, resident=[3])
     (g_old,) = add_cases(book2, GENERAL, day=0, resident=[0])
     detect_all(book2, 5, rng)
     _, _, worked2 = book2.handle(6, rng, cap, skill)
-    assert worked2.tolist() == [g_old]
-    assert old_general != newer_general
+    assert worked2.tolist() == [g_old, g_mid]
+    assert len({old_general, newer_general, newest_general}) == 3
 
 
 # --------------------------------------------------------------------------- paths
@@ -310,11 +414,11 @@ def test_case_resolved_at_committee_is_self_resolved():
 
 def test_case_resolved_after_reaching_street_is_not_self_resolved():
     book, h = _deterministic_book()
+    book.inst.fit[COMMITTEE, COORDINATION] = 0.0  # the committee cannot resolve it: passes it on
     rng = np.random.default_rng(9)
     (i,) = add_cases(book, COORDINATION)
     detect_all(book, 0, rng)
     cap, skill = arrays(h, cap=10.0, skill=1.0)
-    set_level(cap, h, COMMITTEE, 0.0)  # committee never works it: patience runs out
     day = 0
     while book.status[i] != RESOLVED:
         book.handle(day, rng, cap, skill)
@@ -327,34 +431,81 @@ def test_case_resolved_after_reaching_street_is_not_self_resolved():
     assert book.left_community[i]
     assert book.counts["resolved"] == 1 and book.counts["self_resolved"] == 0
     assert book.counts["left_community"] == 1
-    esc_day = int(PATIENCE_DAYS[COMMITTEE])
+    esc_day = int(book.inst.min_days[COMMITTEE])  # worked once, cannot resolve: escalated
     assert book.closed[i] == esc_day + book.inst.min_days[STREET]
+    assert book.first_worked[i] == esc_day
 
 
 # --------------------------------------------------------------------------- capacity
 
 
 def test_capacity_limits_cases_worked_per_handler_per_day():
-    # two communities; committee capacities 1 and 4; coordination starts at the committee
+    # two communities; committee capacities 4 and 5 (queues below the forwarding load);
+    # coordination starts at the committee
     book, h = make_book("hybrid", communities=2, grids=2)
     rng = np.random.default_rng(10)
     a = add_cases(book, COORDINATION, n=10, community=0)
     b = add_cases(book, COORDINATION, n=10, community=1, resident=np.arange(10, 20))
     detect_all(book, 0, rng)
     cap, skill = arrays(h, cap=0.0, skill=0.0)
-    cap[h.slice(COMMITTEE)] = [1.0, 4.0]
+    cap[h.slice(COMMITTEE)] = [4.0, 5.0]
+    assert 10 / 4.0 < FORWARD_LOAD
     for day in range(1, 4):  # from day 1: the committee's minimum handling time is 1 day
-        _, _, worked = book.handle(day, rng, cap, skill)
-        assert np.isin(worked, a).sum() == 1
-        assert np.isin(worked, b).sum() == 4
+        _, esc, worked = book.handle(day, rng, cap, skill)
+        assert np.isin(worked, a).sum() == 4
+        assert np.isin(worked, b).sum() == 5
+        assert len(esc) == 0
     q = book.queue_by_key()
     assert q[h.slice(COMMITTEE)].tolist() == [10, 10]
+
+
+@pytest.mark.parametrize("n, forwarded", [(2, 0), (3, 2), (7, 6)])
+def test_swamped_handler_passes_on_the_ready_cases_it_cannot_reach(n, forwarded):
+    # committee capacity 1: a queue of FORWARD_LOAD times the capacity or more is passed on
+    book, h = make_book("hybrid")
+    rng = np.random.default_rng(24)
+    idx = add_cases(book, COORDINATION, n=n)
+    detect_all(book, 0, rng)
+    cap, skill = arrays(h, cap=0.0, skill=0.0)
+    set_level(cap, h, COMMITTEE, 1.0)
+    _, esc, worked = book.handle(0, rng, cap, skill)  # not ready yet (minimum time): nobody moves
+    assert len(esc) == 0 and len(worked) == 0
+    day = int(book.inst.min_days[COMMITTEE])
+    _, esc, worked = book.handle(day, rng, cap, skill)
+    assert len(worked) == 1
+    assert len(esc) == forwarded
+    assert not np.isin(worked, esc).any()  # the case worked today stays
+    assert (book.level[esc] == STREET).all()
+    assert (book.level[np.setdiff1d(idx, esc)] == COMMITTEE).all()
+
+
+def test_unworked_case_escalates_after_patience_when_the_handler_is_busy():
+    # capacity 1 taken every day by an older approval case the committee keeps failing to
+    # sign (an approval waits for its sign-off); the coordination case behind it is never
+    # worked, and leaves on the day its patience runs out.
+    book, h = make_book("hybrid")
+    rng = np.random.default_rng(25)
+    (blocker,) = add_cases(book, APPROVAL, day=0, resident=[0])
+    (waiting,) = add_cases(book, COORDINATION, day=0, resident=[1])
+    detect_all(book, 0, rng)
+    cap, skill = arrays(h, cap=0.0, skill=0.0)
+    set_level(cap, h, COMMITTEE, 1.0)
+    assert 2 / 1.0 < FORWARD_LOAD
+    book.arisen[waiting] = 0
+    book.arisen[blocker] = -1  # older: its slot first
+    patience = int(PATIENCE_DAYS[COMMITTEE])
+    for day in range(patience + 1):
+        _, esc, worked = book.handle(day, rng, cap, skill)
+        assert waiting not in worked
+        assert (waiting in esc) == (day == patience), day
+    assert book.level[waiting] == STREET and book.escalations[waiting] == 1
+    assert book.level[blocker] == COMMITTEE and book.status[blocker] == OPEN
 
 
 def test_fractional_capacity_is_stochastically_rounded_to_its_mean():
     # emergencies go straight to the district, the chain's only level; with skill 0
     # nothing resolves and nothing escalates, so the queue stays full.
-    only_district = RegimeSettings(chains={**FIXED_CHAINS, "emergency": ("district",)})
+    only_district = pinned(emergency=("district",))
     book, h = make_book("hybrid", settings=only_district)
     assert chain_levels(book.inst, EMERGENCY) == ["district"]
     rng = np.random.default_rng(11)
@@ -418,7 +569,6 @@ def test_deliberation_council_inserted_before_street(regime):
             assert after[k + 1 :] == before[before.index(upper[0]) :]
         else:  # or at the end
             assert k == len(after) - 1
-    assert "council" in book.inst.data.approval_levels
     assert book.inst.fit[COUNCIL, APPROVAL] > 0
     # general and emergency chains are untouched
     for cls in (GENERAL, EMERGENCY):
@@ -472,11 +622,30 @@ def test_detection_rate_matches_probability():
     assert (book.channel[found] == 1).all()
 
 
+def test_channel_credited_in_proportion_to_its_chance_over_all_channels():
+    from govsim.cases import CHANNELS, N_DETECTION_CHANNELS
+
+    assert N_DETECTION_CHANNELS == CHANNELS.index("incident")  # every channel but incidents
+    book, _ = make_book("hybrid")
+    rng = np.random.default_rng(23)
+    n = 6000
+    add_cases(book, GENERAL, n=n)
+    p = np.zeros((n, N_DETECTION_CHANNELS))
+    patrol, drilled = CHANNELS.index("patrol"), CHANNELS.index("drilled")
+    p[:, patrol] = 0.6
+    p[:, drilled] = 0.2
+    found = book.detect(0, rng, p)
+    assert abs(len(found) / n - (1 - 0.4 * 0.8)) < 0.03
+    share = (book.channel[found] == patrol).mean()
+    assert abs(share - 0.75) < 0.03  # 0.6 / (0.6 + 0.2)
+    assert set(np.unique(book.channel[found]).tolist()) == {patrol, drilled}
+
+
 def test_hotline_calls_enter_at_the_first_government_level():
     from govsim.cases import CHANNELS
 
     hotline = CHANNELS.index("hotline")
-    settings = RegimeSettings(chains={**FIXED_CHAINS, "general": ("residents", "committee")})
+    settings = pinned(general=("residents", "committee"))
     book, _ = make_book("hybrid", settings=settings)
     rng = np.random.default_rng(18)
     cases = {cls: add_cases(book, cls, n=2, resident=[2 * cls, 2 * cls + 1])

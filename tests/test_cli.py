@@ -199,15 +199,19 @@ def test_validate_reports_bad_file(tmp_path, capsys):
 
 
 def test_regimes_command_lists_every_regime_and_chain(capsys):
-    from govsim.regimes import CLASSES, REGIMES
+    from govsim.regimes import CLASSES, REGIMES, compile_institutions
 
     assert main(["regimes"]) == 0
     out = capsys.readouterr().out
     for name, data in REGIMES.items():
         assert f"[{name}]" in out
         assert data.label in out
+        assert f"institutions: {', '.join(data.institutions)}" in out
+        # the chains as compiled (institutions may rewrite them); approvals are sign-off sequences
+        chains = compile_institutions(name, None, {}).data.chains
         for cls in CLASSES:
-            assert f"{cls:<12} -> {' > '.join(data.chains[cls])}" in out
+            sep = " then " if cls == "approval" else " > "
+            assert f"{cls:<12} -> {sep.join(chains[cls])}" in out
 
 
 def test_regimes_command_in_subprocess():

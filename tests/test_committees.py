@@ -87,12 +87,36 @@ def test_delegated_hours_restore_free_hours():
     assert com.free_hours == pytest.approx(unloaded)
 
 
-def test_on_the_spot_cases_add_to_capacity():
+def test_helper_hours_bought_with_the_operating_fund_add_to_capacity():
     com = make_committee()
+    com.workers = 2.0
     com.plan_day()
-    base = com.case_capacity
-    com.extra_cases_today = 2.5
-    assert com.case_capacity == pytest.approx(base + 2.5)
+    staff, cap0 = com.staff_hours, com.case_capacity
+    hour_wage = 25.0
+    spend = com.spend_operating_funds(9_100.0, 91, hour_wage)  # the fund spread over the quarter
+    assert spend == pytest.approx(100.0)
+    assert com.helper_hours == pytest.approx(100.0 / hour_wage)
+    assert com.staff_hours == pytest.approx(staff + 4.0)
+    com.plan_day()
+    assert com.free_hours == pytest.approx(staff + 4.0)
+    assert com.case_capacity == pytest.approx(cap0 * (staff + 4.0) / staff)
+    # the last day of the quarter spends what is left; an empty or overdrawn fund buys nothing
+    assert com.spend_operating_funds(300.0, 1, hour_wage) == pytest.approx(300.0)
+    assert com.spend_operating_funds(-50.0, 30, hour_wage) == 0.0
+    assert com.helper_hours == 0.0
+
+
+def test_model_committees_spend_their_fund_on_helper_hours():
+    m = small(regime="government_led", steps=1, seed=2)
+    com = m.committees[0]
+    wage = m.scenario.government.worker_wage_per_day / STAFF_HOURS
+    m.step()  # day 0: a quarter of the yearly fund arrives, a 91st of what is free is spent
+    fund = m.government.operating_funds[0] / 4.0
+    expected = (fund - com.reserve) / 91
+    assert expected > 0
+    assert m.ledger.totals["helper_wages"] == pytest.approx(expected)
+    assert m.ledger.paid_by[("committee", "helper_wages")] == pytest.approx(expected)  # from its own account
+    assert com.helper_hours == pytest.approx(expected / wage)
 
 
 def test_admin_pushdown_lowers_committee_capacity_in_model():
@@ -116,8 +140,12 @@ def test_power_and_money_follow_the_task_restores_hours_and_costs_money():
     assert c_on.admin_hours == c_off.admin_hours > 0
     assert c_on.delegated_hours == pytest.approx(c_on.admin_hours)
     assert c_off.delegated_hours == 0.0
-    assert c_on.free_hours == pytest.approx(c_off.free_hours + min(c_off.admin_hours,
-                                                                   c_off.staff_hours))
+    # the restored hours are free hours, of which the appointed committee spends its
+    # upward share on the hierarchy (admin_hierarchy); the same helper hours in both runs
+    assert c_on.upward_share == c_off.upward_share > 0
+    assert c_on.helper_hours == pytest.approx(c_off.helper_hours)
+    assert c_on.free_hours == pytest.approx(
+        c_off.free_hours + (1.0 - c_on.upward_share) * min(c_off.admin_hours, c_off.staff_hours))
     assert off.ledger.totals["delegated_task_funds"] == 0.0
     wage = off.scenario.government.worker_wage_per_day
     assert on.ledger.totals["delegated_task_funds"] == pytest.approx(
@@ -151,7 +179,7 @@ def test_ngo_outsourcing_moves_admin_load_and_creates_contract_spending():
 
 def _role_changes(m, days):
     """Step ``days`` times; count holders that left a role and vacancies that were filled."""
-    part = m.participation
+    part = m.volunteers
     prev = part.holder.copy()
     quits = fills = 0
     for _ in range(days):
@@ -169,17 +197,17 @@ def _role_changes(m, days):
 
 def test_no_volunteer_quits_with_zero_quit_rate():
     m = small(steps=90, seed=1, behaviour={"volunteer_quit_rate": 0.0})
-    start = m.participation.holder.copy()
+    start = m.volunteers.holder.copy()
     assert (start >= 0).sum() > 0
     quits, _ = _role_changes(m, 90)
     assert quits == 0
     held0 = start >= 0
-    np.testing.assert_array_equal(m.participation.holder[held0], start[held0])
+    np.testing.assert_array_equal(m.volunteers.holder[held0], start[held0])
 
 
 def test_high_quit_rate_churns_and_vacancies_are_refilled():
     m = small(steps=90, seed=1, behaviour={"volunteer_quit_rate": 20.0, "recruit_interval_days": 15})
-    roles = len(m.participation.holder)
+    roles = len(m.volunteers.holder)
     quits, fills = _role_changes(m, 90)
     assert quits >= roles // 2
     assert fills >= quits // 3
@@ -192,7 +220,7 @@ def test_high_quit_rate_churns_and_vacancies_are_refilled():
 
 
 class PatternRng:
-    """Stands in for the model's rng in ``Participation.council``: the first ``k`` draws
+    """Stands in for the model's rng in the council's ``begin_day``: the first ``k`` draws
     of every ``random(n)`` call are 0 (always below a probability), the rest 1 (never)."""
 
     def __init__(self, k: int):
@@ -212,6 +240,21 @@ def council_model(**committees):
     return m
 
 
+def council_of(m):
+    (inst,) = [i for i in m.installed if i.name == "deliberation_council"]
+    return inst
+
+
+def sit(m, day, k):
+    """Run the council's day with a pattern rng (``k`` directors ask and attend)."""
+    rng = m.rng
+    m.rng = PatternRng(k)
+    try:
+        council_of(m).begin_day(day)
+    finally:
+        m.rng = rng
+
+
 def test_council_exists_only_with_pilot():
     assert small(steps=1).councils == {}
     m = council_model()
@@ -229,41 +272,55 @@ def test_council_exists_only_with_pilot():
 def test_extra_council_meeting_when_enough_directors_ask(asking, share, expect_extra):
     m = council_model(extra_meeting_share=share)
     council = m.councils[0]
-    part = m.participation
-    part.council(10, PatternRng(asking))  # day 10: not a regular meeting day
+    inst = council_of(m)
+    sit(m, 10, asking)  # day 10: not a regular meeting day
     assert council.extra_meetings == int(expect_extra)
     assert council.meetings_held == int(expect_extra)
     cases = m.scenario.committees.council_cases_per_meeting
     if expect_extra:
-        assert part.council_capacity[0] == pytest.approx(cases * asking / 15)
-        assert part.last_council[0] == 10
+        assert inst.capacity_today[0] == pytest.approx(cases * asking / 15)
+        assert inst.last[0] == 10
     else:
-        assert part.council_capacity[0] == 0.0
+        assert inst.capacity_today[0] == 0.0
 
 
 def test_no_extra_meeting_within_a_week_or_with_empty_queue():
     m = council_model()
-    council, part = m.councils[0], m.participation
-    part.council(10, PatternRng(15))
+    council = m.councils[0]
+    sit(m, 10, 15)
     assert council.extra_meetings == 1
-    part.council(16, PatternRng(15))  # only 6 days later
+    sit(m, 16, 15)  # only 6 days later
     assert council.extra_meetings == 1
-    part.council(17, PatternRng(15))
+    sit(m, 17, 15)
     assert council.extra_meetings == 2
     m.queue_at = lambda level: np.array([0])
-    part.council(25, PatternRng(15))
+    sit(m, 25, 15)
     assert council.extra_meetings == 2
     assert council.meetings_held == 2
 
 
 def test_regular_council_meeting_needs_no_request():
     m = council_model()
-    council, part = m.councils[0], m.participation
-    part.council(30, PatternRng(0))  # (day - community) % 30 == 0; nobody asks
+    council, inst = m.councils[0], council_of(m)
+    sit(m, 30, 0)  # (day - community) % 30 == 0; nobody asks
     assert council.meetings_held == 1
     assert council.extra_meetings == 0
-    part.council(31, PatternRng(0))
-    assert part.council_capacity[0] == 0.0  # capacity lasts the meeting day only
+    sit(m, 31, 0)
+    assert inst.capacity_today[0] == 0.0  # capacity lasts the meeting day only
+
+
+def test_council_capacity_reaches_the_council_handler():
+    m = council_model()
+    inst = council_of(m)
+    sit(m, 30, 9)  # regular meeting, 9 of 15 present
+    cap = np.zeros(m.handlers.total)
+    skill = np.ones(m.handlers.total)
+    inst.capacity(cap, skill)
+    from govsim.regimes import COUNCIL
+
+    expected = m.scenario.committees.council_cases_per_meeting * 9 / 15
+    assert cap[m.handlers.slice(COUNCIL)].tolist() == pytest.approx([expected])
+    assert cap.sum() == pytest.approx(expected)
 
 
 def test_council_meetings_in_a_run_are_regular_plus_extra():

@@ -11,28 +11,44 @@ from govsim.finance import CATEGORIES, SINKS, SOURCES, Ledger
 
 from conftest import small
 
-# Categories only the government pays (its spending is the sum of these).
+# Categories only the government pays (its spending is the sum of these): its own wage
+# bills, the payroll staff institutions put on it (``Government.add_staff_cost``), the
+# quarterly operating funds, and what institutions buy through its purse.
 GOVERNMENT_CATEGORIES = (
     "staff_wages",
+    "street_staff",
+    "delegated_task_funds",
     "dispatched_staff",
     "grid_workers",
-    "street_staff",
+    "centre_staff",
     "operating_funds",
-    "delegated_task_funds",
     "ngo_contracts",
     "ngo_grants",
     "participatory_budget",
     "case_operations",
     "incident_response",
+    "association_grants",
+    "government_programmes",
+    "drills",
+    "performance_pay",
 )
+# Paid into the labour sink: government payroll, NGO staff, the management company's staff,
+# helper hours committees buy with their operating fund.
 WAGE_CATEGORIES = (
     "staff_wages",
-    "dispatched_staff",
-    "grid_workers",
     "street_staff",
     "delegated_task_funds",
+    "dispatched_staff",
+    "grid_workers",
+    "centre_staff",
+    "performance_pay",
     "ngo_wages",
+    "company_wages",
+    "helper_wages",
 )
+OPERATIONS_CATEGORIES = ("case_operations", "incident_response")
+SUPPLIER_CATEGORIES = ("committee_spending", "projects", "association_spending", "government_programmes",
+                       "drills", "board_fixes")
 
 
 def ledger_with(**balances) -> Ledger:
@@ -231,8 +247,16 @@ MODEL_CASES = [
     ("government_led", {}),
     ("hybrid", {}),
     ("hybrid", {"grid_management": True, "ngo_outsourcing": True, "deliberation_council": True,
-                "participatory_budget": True}),
+                "participatory_budget": True, "party_co_governance": True}),
 ]
+
+
+def _total(led, categories):
+    return sum(led.totals[c] for c in categories)
+
+
+def _held_by(led, kind):
+    return float(sum(led.balance[i] for i, k in enumerate(led.kinds) if k == kind))
 
 
 @pytest.mark.parametrize("regime, pilots", MODEL_CASES,
@@ -245,7 +269,7 @@ def test_whole_model_books_balance(regime, pilots):
     assert np.isfinite(led.balance).all()
     gov = led.spent_by("government")
     assert gov > 0
-    assert gov == pytest.approx(sum(led.totals[c] for c in GOVERNMENT_CATEGORIES), rel=1e-9)
+    assert gov == pytest.approx(_total(led, GOVERNMENT_CATEGORIES), rel=1e-9)
     assert gov == pytest.approx(sum(led.paid_by[("government", c)] for c in GOVERNMENT_CATEGORIES),
                                 rel=1e-9)
     # the government spends only what the treasury appropriated
@@ -253,42 +277,147 @@ def test_whole_model_books_balance(regime, pilots):
     assert led["government"] >= -1e-6
     assert led["treasury"] == pytest.approx(-led.totals["appropriation"])
     assert led["donors"] == pytest.approx(-led.totals["donation"])
+    assert led["residents"] == pytest.approx(-(led.totals["resident_dues"] + led.totals["association_dues"]
+                                               + led.totals["company_fees"]),
+                                             abs=1e-6)
     # every sink holds exactly what was paid into it under its categories
-    assert led["labour"] == pytest.approx(sum(led.totals[c] for c in WAGE_CATEGORIES), rel=1e-9)
-    assert led["operations"] == pytest.approx(
-        led.totals["case_operations"] + led.totals["incident_response"], rel=1e-9, abs=1e-6)
-    assert led["suppliers"] == pytest.approx(
-        led.totals["committee_spending"] + led.totals["projects"], rel=1e-9, abs=1e-6)
+    assert led["labour"] == pytest.approx(_total(led, WAGE_CATEGORIES), rel=1e-9)
+    assert led["operations"] == pytest.approx(_total(led, OPERATIONS_CATEGORIES), rel=1e-9, abs=1e-6)
+    assert led["suppliers"] == pytest.approx(_total(led, SUPPLIER_CATEGORIES), rel=1e-9, abs=1e-6)
+    # and every other kind of account holds its inflows less its outflows
+    t = led.totals
+    assert _held_by(led, "committee") == pytest.approx(
+        t["operating_funds"] + t["resident_dues"] - t["helper_wages"] - t["committee_spending"]
+        - t["board_fixes"], rel=1e-9, abs=1e-6)
+    assert _held_by(led, "ngo") == pytest.approx(
+        t["donation"] + t["ngo_grants"] + t["ngo_contracts"] - t["ngo_wages"], rel=1e-9, abs=1e-6)
+    assert _held_by(led, "company") == pytest.approx(t["company_fees"] - t["company_wages"], abs=1e-6)
+    assert _held_by(led, "association") == pytest.approx(
+        t["association_dues"] + t["association_grants"] - t["association_spending"], abs=1e-6)
+    assert _held_by(led, "fund") == pytest.approx(t["participatory_budget"] - t["projects"], abs=1e-6)
+    # committees hire helpers with what their fund holds above the reserve they keep back
+    # (a self-governing board keeps back what the fixes it decides at meetings will cost)
+    assert t["operating_funds"] > 0
+    quarter = m.government.operating_funds / 4.0
+    if any(q > c.reserve for q, c in zip(quarter, m.committees, strict=True)):
+        assert t["helper_wages"] > 0
+    assert led.paid_by[("committee", "helper_wages")] == pytest.approx(t["helper_wages"])
     s = m.summary()
     assert s["fiscal_spending"] == pytest.approx(gov)
     assert sum(s.get(f"spend_{c}", 0.0) for c in GOVERNMENT_CATEGORIES) == pytest.approx(gov)
 
 
-def test_one_day_of_wages_matches_staffing():
-    m = small(regime="government_led", steps=1, population={"households": 300}).run()
+def test_every_category_moved_in_a_run_is_listed():
+    m = small(regime="self_governing", steps=120, seed=4, pilots={"grid_management": True},
+              population={"households": 300}).run()
+    h = small(regime="hybrid", steps=120, seed=4, population={"households": 300}).run()
+    used = {c for led in (m.ledger, h.ledger) for c, v in led.totals.items() if v > 0}
+    accounted = {"appropriation", "donation", "resident_dues", "association_dues", "company_fees",
+                 *GOVERNMENT_CATEGORIES, *WAGE_CATEGORIES, *OPERATIONS_CATEGORIES, *SUPPLIER_CATEGORIES}
+    assert used <= accounted, used - accounted
+
+
+def test_finance_categories_list_every_category_the_model_uses():
+    m = small(regime="self_governing", steps=120, seed=4, population={"households": 300}).run()
+    h = small(regime="hybrid", steps=30, seed=4, population={"households": 300}).run()
+    used = {c for led in (m.ledger, h.ledger) for c, v in led.totals.items() if v > 0}
+    assert used <= set(CATEGORIES), used - set(CATEGORIES)
+
+
+def _expected_daily_wages(m):
+    """Each wage bill from its definition: posts funded by the counted population, the share
+    of street and district time spent on community cases, and the payroll staff each
+    institution installs."""
+    from govsim.agents.government import DISTRICT_CASE_SHARE, STREET_CASE_SHARE
+
+    g, p, s = m.government, m.scenario.government, m.structure
+    data = m.institutions.data
+    counted = g.rule.counted(s.community_people().astype(float), s.community_registered().astype(float))
+    workers = counted / p.people_per_worker
+    assistants = 0.0 if m.institutions.has("ngo_outsourcing") else counted * p.assistants_per_10k / 1e4
+    street_staff = counted.sum() * data.street_staff_per_10k / 1e4  # one street here
+    district_staff = counted.sum() * data.district_staff_per_10k / 1e4
+    out = {
+        "staff_wages": float((workers + assistants).sum()) * p.worker_wage_per_day,
+        "street_staff": (street_staff * STREET_CASE_SHARE + district_staff * DISTRICT_CASE_SHARE)
+        * p.street_wage_per_day,
+    }
+    C = s.n_communities
+    for inst in m.installed:
+        if inst.name == "dispatched_agencies":
+            share = g.outsourced_share
+            out["dispatched_staff"] = inst.s.staff_per_community * (1 - share) * C * p.street_wage_per_day
+        elif inst.name == "regional_centre":
+            out["centre_staff"] = inst.s.staff * C * p.worker_wage_per_day
+        elif inst.name == "grid_management":
+            out["grid_workers"] = s.n_grids * m.scenario.pilots.grid_staff_per_grid * p.grid_wage_per_day
+    return out
+
+
+@pytest.mark.parametrize("regime, pilots", [
+    ("government_led", {}),
+    ("hybrid", {}),
+    ("self_governing", {"grid_management": True}),
+], ids=["government_led", "hybrid", "self_governing+grid"])
+def test_one_day_of_wages_matches_staffing(regime, pilots):
+    m = small(regime=regime, steps=1, pilots=pilots, population={"households": 300}).run()
+    assert m.structure.n_communities == 1
     g = m.government
-    p = m.scenario.government
     t = m.ledger.totals
-    assert t["staff_wages"] == pytest.approx(float((g.workers + g.assistants).sum())
-                                             * p.worker_wage_per_day)
-    assert t["dispatched_staff"] == pytest.approx(float(g.dispatched.sum()) * p.street_wage_per_day)
-    assert t["operating_funds"] == pytest.approx(float(g.operating_funds.sum()))
-    assert t["grid_workers"] == 0.0  # no grid management
+    expected = _expected_daily_wages(m)
+    payroll = {"dispatched_staff", "centre_staff", "grid_workers"}
+    assert payroll & set(expected)  # every case exercises an institution's payroll staff
+    for category, amount in expected.items():
+        assert amount > 0, category
+        assert t[category] == pytest.approx(amount), category
+    for category in payroll - set(expected):
+        assert t[category] == 0.0, category
+    assert t["delegated_task_funds"] == 0.0  # power and money do not follow the task by default
+    assert g.daily_wages() == pytest.approx({**expected, "delegated_task_funds": 0.0})
+    # a quarter of each community's yearly tier fund, at its funding factor (1 at the start)
+    assert [c.fund_factor for c in m.committees] == [1.0]
+    assert t["operating_funds"] == pytest.approx(float(g.operating_funds.sum()) / 4)
+
+
+def test_planned_yearly_spending_counts_payroll_staff():
+    m = small(regime="hybrid", steps=1, pilots={"grid_management": True}, population={"households": 300})
+    g = m.government
+    assert {"grid_workers", "centre_staff"} <= set(g.extra_staff)
+    wages = sum(g.daily_wages().values())  # no delegated tasks: every wage is planned
+    assert g.planned_yearly_spending() == pytest.approx(365 * wages + float(g.operating_funds.sum()))
+
+
+def _grants(m):
+    (inst,) = [i for i in m.installed if i.name == "ngo_grants"]
+    return inst.grants
 
 
 def test_zero_staff_ngos_start_with_zero_staff_and_receive_grants():
-    """Precondition of the xfail below: the scenario is valid and grants are due on day 0."""
+    """Precondition of the test below: the scenario is valid and grants are due on day 0."""
     m = small(regime="hybrid", steps=1, seed=2, ngos={"initial_staff": 0.0,
                                                        "initial_per_community": 5.0},
-              regime_settings={"ngo_grant_per_household": 40.0})
+              institutions={"ngo_grants": {"per_household": 40.0}})
     assert len(m.ngos) > 0
     assert all(n.staff == 0.0 for n in m.ngos)
-    assert m.government.grants.sum() > 0
+    assert _grants(m).sum() == pytest.approx(40.0 * m.government.counted_households.sum())
+    m.step()
+    assert m.ledger.totals["ngo_grants"] == pytest.approx(_grants(m).sum())
 
 
 def test_zero_staff_ngos_do_not_poison_the_ledger():
     m = small(regime="hybrid", steps=40, seed=2, ngos={"initial_staff": 0.0,
                                                         "initial_per_community": 5.0},
-              regime_settings={"ngo_grant_per_household": 40.0}).run()
+              institutions={"ngo_grants": {"per_household": 40.0}}).run()
     assert np.isfinite(m.ledger.balance).all()
+    m.ledger.check()
     assert math.isfinite(m.summary()["fiscal_spending"])
+
+
+def test_ngo_contracts_are_the_contract_share_of_all_planned_spending():
+    m = small(regime="hybrid", steps=1, pilots={"ngo_outsourcing": True, "grid_management": True},
+              population={"households": 300})
+    g = m.government
+    assert g.extra_staff  # payroll staff are part of the government's planned spending
+    share = m.scenario.pilots.contract_share
+    contracts = float(g.contract_budget.sum())
+    assert contracts / (contracts + g.planned_yearly_spending()) == pytest.approx(share)

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from govsim.cases import ABANDONED, CHANNELS, LAPSED, OPEN, RESOLVED, UNDETECTED
-from govsim.regimes import CLASSES, LEVELS, PILOTS, REGIMES
+from govsim.institutions import INSTITUTIONS, PILOT_INSTITUTIONS
+from govsim.regimes import CLASSES, LEVELS, OUTSIDE, REGIMES
 
 from conftest import small
 
@@ -21,10 +22,16 @@ RATE_COLUMNS = ("participation_rate", "meeting_attendance", "resolution_rate",
 ATTITUDES = ("trust_gov", "trust_comm", "belonging", "efficacy", "satisfaction", "dependency",
              "time_avail")
 NO_INCIDENTS = {"incident_cluster": 1000}
+# The [pilots] switches; owners' committees are switched in [committees].
+PILOT_SWITCHES = sorted(set(PILOT_INSTITUTIONS) - {"owners_committees"})
+OUTSIDE_NAMES = {LEVELS[i] for i in range(len(LEVELS)) if OUTSIDE[i]}
 
 params = st.fixed_dictionaries({
     "regime": st.sampled_from(sorted(REGIMES)),
-    "pilots": st.fixed_dictionaries({name: st.booleans() for name in sorted(PILOTS)}),
+    "pilots": st.fixed_dictionaries({name: st.booleans() for name in PILOT_SWITCHES}),
+    "owners_committees": st.booleans(),
+    # ablations: drop up to two institutions (not installed ones are ignored)
+    "remove": st.lists(st.sampled_from(sorted(INSTITUTIONS)), max_size=2, unique=True),
     "seed": st.integers(0, 2**31 - 1),
     "steps": st.integers(20, 40),
     "households": st.integers(120, 180),
@@ -50,7 +57,8 @@ def build(p, **cases):
         behaviour={"volunteer_quit_rate": p["quit_rate"]},
         government={"funding_rule": p["funding_rule"]},
         # a short council cycle so councils meet inside short runs
-        committees={"council_interval_days": 10},
+        committees={"council_interval_days": 10, "owners_committees": p["owners_committees"]},
+        regime_settings={"remove_institutions": list(p["remove"])},
     )
 
 
@@ -82,16 +90,30 @@ def check_common(m):
     assert len(np.unique(b.open_idx)) == len(b.open_idx)
     # every detected case's path is a run of its chain: it starts at the chain's first level
     # (a hotline call starts at the first government level) and moves up one level at a time
+    # (escalations, and sign-offs of approvals); a case resolved outside the daily handling
+    # (a meeting, a board) may end with one hop to the level that resolved it.
     inst = m.institutions
     det = np.flatnonzero((b.detected[:n] >= 0) & (b.channel[:n] != INCIDENT))
     for i in det[:300]:
         path = b.path_of(int(i))
         chain = list(inst.data.chains[CLASSES[b.cls[i]]])
         start = int(inst.first_outside[b.cls[i]]) if b.channel[i] == HOTLINE else 0
-        assert path == chain[start : start + len(path)], (path, chain, CHANNELS[b.channel[i]])
-        assert len(path) == b.escalations[i] + 1
+        run = path
+        if b.status[i] == RESOLVED and path != chain[start : start + len(path)]:
+            assert path[-1] == LEVELS[b.resolved_level[i]], (path, chain)
+            run = path[:-1]
+        assert run == chain[start : start + len(run)], (path, chain, CHANNELS[b.channel[i]])
+        # hops that are not escalations: sign-offs (approvals), or the hop to the level that
+        # resolved the case outside the daily handling
+        extra = len(path) - 1 - int(b.escalations[i])
+        assert extra >= 0, path
+        if CLASSES[b.cls[i]] != "approval":
+            assert extra <= int(b.status[i] == RESOLVED), (path, int(b.escalations[i]))
         assert LEVELS[b.level[i]] == path[-1]
-        assert b.left_community[i] == any(lv in ("street", "district") for lv in path)
+        assert b.left_community[i] == any(lv in OUTSIDE_NAMES for lv in path)
+        if b.status[i] == RESOLVED:
+            assert LEVELS[b.resolved_level[i]] == path[-1]
+            assert 0 <= b.first_worked[i] <= b.closed[i]
     # series: rates in [0, 1], counters monotone, one row per day
     df = m.series()
     assert len(df) == m.day
@@ -120,7 +142,7 @@ def check_common(m):
         arr = getattr(pop, col)
         assert arr.min() >= -1e-6 and arr.max() <= 1.0 + 1e-6, col
     # volunteers: the flag and the role table agree
-    holder = m.participation.holder
+    holder = m.volunteers.holder
     assert pop.volunteer.sum() == (holder >= 0).sum()
 
 

@@ -59,3 +59,31 @@ def test_series_has_one_row_per_day_and_metrics():
                 "collective_incidents", "mean_trust_gov", "ladder_level", "volunteer_hours"):
         assert col in df.columns
     assert (df["cases_arisen"].diff().dropna() >= 0).all()
+
+
+def test_model_installs_the_compiled_institutions_and_calls_only_their_overridden_hooks():
+    from govsim.institutions import INSTITUTIONS, Institution
+
+    m = small(regime="hybrid", steps=1, pilots={"grid_management": True})
+    assert [i.name for i in m.installed] == list(m.institutions.names)
+    assert all(type(i) is INSTITUTIONS[i.name] for i in m.installed)
+    for hook in Institution.HOOKS:
+        assert m.hooks[hook] == [i for i in m.installed if type(i).overrides(hook)], hook
+    # the grid pilot's screening is a detection hook; the base class's is not
+    assert any(i.name == "grid_management" for i in m.hooks["detection"])
+    assert not Institution.overrides("detection")
+
+
+def test_removing_the_hotline_closes_the_hotline_channel():
+    from govsim.cases import CHANNELS
+
+    hotline = CHANNELS.index("hotline")
+    kw = {"regime": "government_led", "steps": 60, "seed": 3, "cases": {"need_rate": 3.0}}
+    on = small(**kw).run()
+    off = small(**kw, regime_settings={"remove_institutions": ["hotline"]}).run()
+    n_on, n_off = on.cases.size, off.cases.size
+    assert on.institutions.has("hotline") and not off.institutions.has("hotline")
+    assert (on.cases.p_hotline[:n_on] > 0).any()
+    assert (on.cases.channel[:n_on] == hotline).sum() > 0
+    assert (off.cases.p_hotline[:n_off] == 0).all()
+    assert (off.cases.channel[:n_off] == hotline).sum() == 0

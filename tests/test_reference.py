@@ -123,7 +123,11 @@ def test_build_community_is_what_the_model_builds(community):
                 "dependency"):
         np.testing.assert_array_equal(getattr(community.population, col),
                                       getattr(model.population, col), err_msg=col)
-    assert community.step_kwargs["intervention"] == model.institutions.data.intervention_intensity
+    # Population.step takes no regime input: dependency starts at the scenario's value and fades
+    assert set(community.step_kwargs) == {"online_open", "online_base", "online_hours", "grievance_decay"}
+    assert community.step_kwargs["grievance_decay"] == model.scenario.cases.grievance_decay
+    np.testing.assert_array_equal(community.population.dependency,
+                                  np.float32(model.scenario.behaviour.initial_dependency))
     # the helper's extra state, so the dynamics are non-trivial
     active0 = community.population.active_mask(0)
     assert 0.2 < active0.mean() < 0.3
@@ -207,6 +211,11 @@ def test_deterministic_days_match_exactly(community, overrides):
     else:  # every eligible resident takes part every day
         assert pop.online.sum() == 40 * pop.eligible.sum() and rates_v.min() == 1.0
     assert not np.allclose(pop.belonging, community.population.belonging)  # weekly updates ran
+    # dependency fades toward 0 (nobody is served by government here) ...
+    assert (pop.dependency < community.population.dependency).all()
+    assert (pop.dependency > 0).all()
+    # ... and satisfaction follows experience only: the weekly step leaves it alone
+    np.testing.assert_array_equal(pop.satisfaction, community.population.satisfaction)
 
 
 def test_exact_check_detects_todays_activity_variant(community):

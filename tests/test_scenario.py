@@ -32,6 +32,11 @@ def test_shipped_scenarios_validate(path):
         ({"population": {"migrant_share": 0.7, "relocated_share": 0.5}}, "population", "at most 1"),
         ({"regime_settings": {"intervention_intensity": 2.0}}, "regime_settings.intervention_intensity", "[0, 1]"),
         ({"communities": [{"households": 5}]}, "communities[0].households", "[10, 100000]"),
+        ({"institutions": {"ngo_grants": {"per_household": -1.0}}}, "institutions.ngo_grants.per_household",
+         "[0, 10000]"),
+        ({"institutions": {"ngo_grants": {"colour": 1}}}, "institutions.ngo_grants.colour", "allowed fields here"),
+        ({"regime_settings": {"approval_levels": ["street"]}}, "regime_settings.approval_levels",
+         "allowed fields here"),
     ],
 )
 def test_bad_input_is_one_line_naming_field_and_range(data, field, allowed):
@@ -69,3 +74,25 @@ def test_scenario_is_a_mesa_scenario_and_frozen():
 
     with pytest.raises(ValidationError):
         sc.population.households = 5  # sections are frozen
+
+
+def test_institution_settings_layer_defaults_regime_then_scenario():
+    from govsim.institutions import INSTITUTIONS
+    from govsim.regimes import REGIMES
+
+    from conftest import small
+
+    def grants(m):
+        (inst,) = [i for i in m.installed if i.name == "ngo_grants"]
+        return inst
+
+    default = INSTITUTIONS["ngo_grants"].Settings().per_household
+    regime_value = REGIMES["hybrid"].settings["ngo_grants"]["per_household"]
+    assert regime_value != default
+    assert grants(small(regime="hybrid", steps=1)).s.per_household == regime_value
+    m = small(regime="hybrid", steps=1, institutions={"ngo_grants": {"per_household": 7.5}})
+    assert grants(m).s.per_household == 7.5
+    # a table for an institution the regime does not install changes nothing
+    m = small(regime="government_led", steps=1, institutions={"ngo_grants": {"per_household": 7.5}})
+    assert not m.institutions.has("ngo_grants")
+    assert all(i.name != "ngo_grants" for i in m.installed)

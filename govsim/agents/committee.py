@@ -34,6 +34,17 @@ class Committee(mesa.Agent):
         self.member_paid = bool(member_paid)
         self.member_hours = float(member_hours)
         self.mediation_skill = float(mediation_skill)
+        self.reference_skill = float(mediation_skill)  # the scenario's skill, new members drawn around it
+        self.effort = 1.0  # share of free hours members really put into cases
+        self.authority = 1.0  # delegated authority: multiplies skill (government appraisal moves it)
+        self.fund_factor = 1.0  # funding tier factor on the operating fund (appraisal moves it)
+        self.upward_share = 0.0  # free hours spent on upward reporting (administrative hierarchy)
+        self.reporting_hours = 0.0  # hours/day reporting on earmarked budgets (strict budget rules)
+        self.helper_hours = 0.0  # hours/day hired with the operating fund
+        self.reserve = 300.0  # yuan kept back from hiring: a meeting's cost, contracts due, fixes
+        self.resolved_cases = 0
+        self.worked_cases = 0
+        self.replacements = 0
         # Set by the government each year / by the model each day.
         self.workers = 0.0
         self.assistants = 0.0
@@ -42,7 +53,6 @@ class Committee(mesa.Agent):
         self.delegated_hours = 0.0  # hours funded with delegated tasks (power and money follow task)
         self.supervision_hours = 0.0
         self.free_hours = 0.0
-        self.extra_cases_today = 0.0  # on-the-spot resolution at meetings
         self.visit_share = 0.0  # share of free hours spent visiting households (regime data)
         self.account = -1
         # Council state.
@@ -65,11 +75,42 @@ class Committee(mesa.Agent):
         """All hours the committee's people work in a day: paid posts (community workers,
         assistants, staff dispatched by government), unpaid members, delegated-task hires."""
         return ((self.workers + self.assistants + self.dispatched) * STAFF_HOURS
-                + self.volunteer_members * self.member_hours + self.delegated_hours)
+                + self.volunteer_members * self.member_hours + self.delegated_hours + self.helper_hours)
 
     def plan_day(self) -> None:
-        """Administrative load and supervision crowd out self-governing work."""
-        self.free_hours = max(0.0, self.staff_hours - self.admin_hours - self.supervision_hours)
+        """Administrative load, supervision, budget reporting and upward work crowd out
+        self-governing work."""
+        free = max(0.0, self.staff_hours - self.admin_hours - self.supervision_hours - self.reporting_hours)
+        self.free_hours = free * (1.0 - self.upward_share)
+
+    @property
+    def admin_completion(self) -> float:
+        """Share of the pushed-down administrative work the committee gets done."""
+        if self.admin_hours <= 0:
+            return 1.0
+        return min(1.0, self.staff_hours * self.effort / self.admin_hours)
+
+    @property
+    def skill(self) -> float:
+        return self.mediation_skill * self.authority
+
+    def performance(self) -> float:
+        """Share of the cases the committee worked since its last change that it resolved."""
+        return (self.resolved_cases + 1.0) / (self.worked_cases + 2.0)
+
+    def replace_members(self, rng: np.random.Generator, day: int) -> None:
+        """A new committee (elected, or appointed after a reshuffle): new skill and effort."""
+        self.mediation_skill = float(np.clip(rng.normal(self.reference_skill, 0.12), 0.2, 0.95))
+        self.effort = float(rng.uniform(0.7, 1.1))
+        self.resolved_cases = self.worked_cases = 0
+        self.replacements += 1
+
+    def spend_operating_funds(self, balance: float, days_left: int, hour_wage: float) -> float:
+        """Hire helper hours with what is left of the fund, spread over the days left; returns
+        the yuan to spend today."""
+        budget = max(balance, 0.0) / max(days_left, 1)
+        self.helper_hours = budget / max(hour_wage, 1e-9)
+        return budget
 
     @property
     def admin_share(self) -> float:
@@ -78,7 +119,7 @@ class Committee(mesa.Agent):
     @property
     def case_capacity(self) -> float:
         """Cases per day the committee can work on (free hours not spent visiting)."""
-        return self.free_hours * (1.0 - self.visit_share) / HOURS_PER_CASE[COMMITTEE] + self.extra_cases_today
+        return self.free_hours * (1.0 - self.visit_share) * self.effort / HOURS_PER_CASE[COMMITTEE]
 
     def visit_chance(self, households: int) -> float:
         """Daily chance that a given household is visited (and a pending case there found)."""

@@ -35,6 +35,7 @@ class NGO(mesa.Agent):
         self.income_month = 0.0  # contract income and donations received since the last month start
         self.grant_monthly = 0.0  # this year's grant, per month
         self.founded = int(getattr(model, "day", 0))
+        self.supervised = 1.0  # share of the supervision its contract needs that it gets
 
     @property
     def case_capacity(self) -> float:

@@ -1,0 +1,121 @@
+"""The institution strategy interface.
+
+An institution is one body or rule of the domain brief (an assembly that elects the
+committee, a management company under contract, dispatched agencies, a grid...). Each is
+a complete strategy: it installs its actors and posts, and acts through hooks the model
+calls in a fixed order every day. The model never asks which institutions exist; it calls
+every installed one's hooks. A regime is the list of institutions it installs.
+
+Hooks (all optional; the default does nothing)::
+
+    adjust_routing(data)        compile time: rewrite the regime's chains
+    configure()                 set policies other institutions read (before any install)
+    install()                   build actors, posts, accounts, state
+    begin_day(day)              pay, plan, hold sessions (before cases arrive)
+    at_meeting(c, attendees, day) -> outcomes   what a residents' meeting delivers
+    arrival(new)                newly arrived cases (e.g. eligibility, hotline chances)
+    detection(pending) -> [(channel, p)]       daily detection chances it adds
+    on_detected(found, day)     first response on site
+    capacity(cap, skill)        cases/day and skill of the handler levels it staffs
+    on_resolved(idx, day)       after cases are resolved
+    end_day(day)                evaluation, elections, contracts, churn
+    metrics() -> dict           end-of-run figures it adds to the summary
+    co_decides(day) -> bool[C]  whether residents co-decide through it (participation ladder)
+
+Each institution has a pydantic ``Settings`` model; a regime gives defaults
+(``RegimeData.settings``), a scenario's ``[institutions.<name>]`` table overrides them.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+
+class NoSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Institution:
+    """Base class of every institution strategy."""
+
+    name: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    label_zh: ClassVar[str] = ""
+    pilot: ClassVar[str | None] = None  # name of the scenario's [pilots] switch, if a pilot
+    Settings: ClassVar[type[BaseModel]] = NoSettings
+
+    HOOKS: ClassVar[tuple[str, ...]] = (
+        "configure", "install", "begin_day", "at_meeting", "arrival", "detection", "on_detected", "capacity", "on_resolved", "end_day", "co_decides",
+    )
+
+    def __init__(self, model, settings: BaseModel | None = None) -> None:
+        self.m = model
+        self.s = settings if settings is not None else self.Settings()
+        self.C = model.structure.n_communities
+
+    # ------------------------------------------------------------------ compile time
+    @classmethod
+    def adjust_routing(cls, data):
+        return data
+
+    # ------------------------------------------------------------------ hooks
+    def configure(self) -> None:
+        """Before any institution installs: set policies others read (e.g. outsourcing)."""
+
+    def install(self) -> None:
+        pass
+
+    def begin_day(self, day: int) -> None:
+        pass
+
+    def at_meeting(self, c: int, attendees: np.ndarray, day: int) -> int:
+        return 0
+
+    def arrival(self, new: np.ndarray) -> None:
+        pass
+
+    def detection(self, pending: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        return []
+
+    def on_detected(self, found: np.ndarray, day: int) -> None:
+        pass
+
+    def capacity(self, cap: np.ndarray, skill: np.ndarray) -> None:
+        pass
+
+    def on_resolved(self, idx: np.ndarray, day: int) -> None:
+        pass
+
+    def end_day(self, day: int) -> None:
+        pass
+
+    def metrics(self) -> dict[str, float]:
+        return {}
+
+    def co_decides(self, day: int) -> np.ndarray | None:
+        """Per community: whether residents co-decide through this body now (the ladder's
+        "partner" rung), or None if it is not a decision body."""
+        return None
+
+    # ------------------------------------------------------------------ helpers
+    @classmethod
+    def overrides(cls, hook: str) -> bool:
+        """Whether this institution implements ``hook`` (the model skips the others)."""
+        return getattr(cls, hook) is not getattr(Institution, hook)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.s!r})"
+
+
+def due(day: int, interval: int, C: int) -> np.ndarray:
+    """Communities whose periodic event falls on ``day`` (staggered by community index)."""
+    return np.flatnonzero((day - np.arange(C)) % max(int(interval), 1) == interval - 1) if interval > 0 else \
+        np.empty(0, dtype=np.int64)
+
+
+def window_rate(done: np.ndarray, tried: np.ndarray, prior: float = 0.5, weight: float = 2.0) -> np.ndarray:
+    """A success rate with a weak prior (so an empty window reads ``prior``, not 0/0)."""
+    return (done + prior * weight) / (tried + weight)

@@ -1,0 +1,119 @@
+"""Regional (community) centre whose head resolves requests on the spot (hybrid).
+
+Brief: "residents file requests; a local centre convenes residents to discuss and the
+centre head resolves on the spot"; "the centre head answers and resolves residents' requests
+on the spot within delegated powers"; "the government appraises regional-centre staff
+periodically". Each community has a centre with ``staff`` government-paid staff, who work
+cases at the ``centre`` level. When requests pile up (``convene_at`` open cases at the
+centre) the centre convenes residents (at most weekly), on top of the committee's monthly
+meeting; at every meeting the head takes up to ``head_cases_per_meeting`` of the
+attendees' open cases and resolves each with the centre's chance. Every ``appraisal_days``
+government appraises the centre on how the cases it handled ended; a head below
+``replace_below`` is replaced by one of another skill.
+
+Routing: the centre comes after residents' own efforts for general cases, first for
+coordination cases and emergencies, and signs approvals in the committee's place.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from govsim.institutions.base import Institution, due, window_rate
+from govsim.regimes import CENTRE, HOURS_PER_CASE, insert_after
+
+STAFF_HOURS = 8.0
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    staff: Annotated[float, Field(ge=0.0, le=50.0)] = 2.0
+    case_time_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.6
+    skill: Annotated[float, Field(ge=0.05, le=1.0)] = 0.9
+    head_cases_per_meeting: Annotated[int, Field(ge=0, le=200)] = 8
+    convene_at: Annotated[int, Field(ge=1, le=1000)] = 10
+    appraisal_days: Annotated[int, Field(ge=30, le=3650)] = 180
+    replace_below: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+
+
+class RegionalCentre(Institution):
+    name = "regional_centre"
+    label = "Regional centre (head resolves on the spot)"
+    label_zh = "地区中心（中心主任现场解决）"
+    Settings = Settings
+
+    @classmethod
+    def adjust_routing(cls, data):
+        chains = dict(data.chains)
+        chains["general"] = insert_after(chains["general"], "centre", ("residents",))
+        chains["coordination"] = ("centre",) + tuple(lv for lv in chains["coordination"] if lv != "centre")
+        chains["emergency"] = ("centre",) + tuple(lv for lv in chains["emergency"] if lv != "centre")
+        # Within delegated powers the centre head signs approvals in the committee's place.
+        chains["approval"] = tuple(dict.fromkeys("centre" if lv == "committee" else lv
+                                                 for lv in chains["approval"]))
+        return data.model_copy(update={"chains": chains})
+
+    def install(self) -> None:
+        m = self.m
+        self.skill = np.clip(m.rng.normal(self.s.skill, 0.1, self.C), 0.05, 1.0)
+        m.government.add_staff_cost("centre_staff", self.s.staff * self.C, m.scenario.government.worker_wage_per_day)
+        self.last_convened = np.full(self.C, -10_000)
+        self.convened = 0
+        self.on_the_spot = 0
+        self.worked = np.zeros(self.C)
+        self.resolved = np.zeros(self.C)
+        self.replaced = 0
+
+    def begin_day(self, day: int) -> None:
+        m = self.m
+        q = m.queue_at(CENTRE)
+        for c in np.flatnonzero((q >= self.s.convene_at) & (day - self.last_convened >= 7)):
+            self.last_convened[c] = day
+            self.convened += 1
+            m.meetings.hold(int(c), day)
+
+    def at_meeting(self, c: int, attendees: np.ndarray, day: int) -> int:
+        m = self.m
+        book = m.cases
+        o = book.open_idx
+        mine = o[(book.community[o] == c) & np.isin(book.resident[o], attendees)]
+        mine = mine[: self.s.head_cases_per_meeting]
+        if len(mine) == 0:
+            return 0
+        p = m.institutions.fit[CENTRE, book.cls[mine]] * self.skill[c] / 0.6
+        done = mine[m.rng.random(len(mine)) < np.minimum(p, 1.0)]
+        self.worked[c] += len(mine)
+        self.resolved[c] += len(done)
+        if len(done):
+            m.resolve_cases(done, day, level=CENTRE)
+            self.on_the_spot += len(done)
+        return len(done)
+
+    def capacity(self, cap, skill) -> None:
+        h = self.m.handlers.slice(CENTRE)
+        cap[h] = self.s.staff * STAFF_HOURS * self.s.case_time_share / HOURS_PER_CASE[CENTRE]
+        skill[h] = self.skill / 0.6
+
+    def on_resolved(self, idx, day) -> None:
+        book = self.m.cases
+        np.add.at(self.resolved, book.community[idx[book.resolved_level[idx] == CENTRE]], 1)
+
+    def end_day(self, day: int) -> None:
+        m = self.m
+        book = m.cases
+        w = book.worked_today
+        if len(w):
+            np.add.at(self.worked, book.community[w[book.level[w] == CENTRE]], 1)
+        for c in due(day, self.s.appraisal_days, self.C):
+            rating = float(window_rate(self.resolved[c], self.worked[c]))
+            if rating < self.s.replace_below:
+                self.replaced += 1
+                self.skill[c] = float(np.clip(m.rng.normal(self.s.skill, 0.1), 0.05, 1.0))
+            self.worked[c] = self.resolved[c] = 0.0
+
+    def metrics(self) -> dict[str, float]:
+        return {"centre_meetings_convened": self.convened, "centre_on_the_spot": self.on_the_spot,
+                "centre_heads_replaced": self.replaced}
