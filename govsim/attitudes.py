@@ -38,6 +38,7 @@ class Attitudes:
         self.m = model
         C = model.structure.n_communities
         self.service = np.full(C, 0.5)
+        self.community_satisfaction = np.full(C, 0.5)  # weekly means (appraisals read them)
         self._arisen = np.zeros(C)
         self._resolved = np.zeros(C)
 
@@ -103,3 +104,4 @@ class Attitudes:
                   + W_EXPERIENCE * pop.experience + FAIRNESS * (pop.experience - nb_exp))
         target = np.clip(target, 0.0, 1.0).astype(np.float32)
         pop.satisfaction += np.float32(SATISFACTION_RATE) * (target - pop.satisfaction)
+        self.community_satisfaction = pop.community_mean("satisfaction")

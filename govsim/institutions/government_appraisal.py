@@ -70,7 +70,7 @@ class GovernmentAppraisal(Institution):
         fw = book.first_worked[:n]
         quick = np.bincount(comm, weights=win & (fw >= 0) & (fw - book.detected[:n] <= 3), minlength=self.C)
         response = (quick + 1.0) / (np.bincount(comm, weights=win, minlength=self.C) + 2.0)
-        sat = m.population.community_mean("satisfaction")
+        sat = m.attitudes.community_satisfaction
         score = self.w[0] * complaints + self.w[1] * response + self.w[2] * sat
         for c in todo:
             self.scores[c] = score[c]
