@@ -120,6 +120,7 @@ class Verified:
     """What is on disk: verified rows by run id, problems (re-run), strays (ignored)."""
 
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sha256: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     strays: list[str] = field(default_factory=list)
 
@@ -349,7 +350,8 @@ class ResultStore:
                 out.problems.append(f"runs/{path.name}: unreadable ({err.strerror})")
                 continue
             recorded = sums.get(run_id)
-            if recorded is not None and hashlib.sha256(data).hexdigest() != recorded:
+            digest = hashlib.sha256(data).hexdigest()
+            if recorded is not None and digest != recorded:
                 out.problems.append(f"runs/{path.name}: sha256 does not match the manifest (corrupted or changed)")
                 continue
             try:
@@ -364,6 +366,7 @@ class ResultStore:
                 out.problems.append(f"runs/{path.name}: {why}")
                 continue
             out.rows[run_id] = rows[0]
+            out.sha256[run_id] = digest
         return out
 
     def report(self, v: Verified, action: str) -> None:
@@ -400,7 +403,7 @@ class ResultStore:
         ids = sorted(v.rows, key=lambda r: (order.get(r, math.inf), r))
         df = pd.DataFrame([v.rows[r] for r in ids]).reset_index(drop=True)
         _write_table(df, self.root)
-        sums = self.checksums(manifest)
+        sums = {**self.checksums(manifest), **v.sha256}  # files that verified by their own row hash
         if manifest.get("checksums") != sums:
             manifest["checksums"] = sums
             self._write_manifest(manifest)
