@@ -53,7 +53,7 @@ RESERVED_PARAMETERS = {
 }
 # Joint parameter points are all validated before the first run up to this many points;
 # past it (a design that large is refused without --yes anyway) the corners of the box are.
-MAX_POINTS_CHECKED = 20_000
+MAX_POINTS_CHECKED = 5_000
 
 
 class ExperimentError(ScenarioError):
@@ -253,7 +253,9 @@ def _check_joint_points(exp: Experiment, where: str) -> None:
     if count_points(exp) <= MAX_POINTS_CHECKED:
         pts = points(exp)
     else:
-        axes = [list(v) if isinstance(v, tuple) else [v.min, v.max] for v in spec.parameters.values()]
+        axes = [list(v) if isinstance(v, tuple)
+                else [int(round(x)) if v.is_integer(k) else x for x in (v.min, v.max)]
+                for k, v in spec.parameters.items()]
         corners = itertools.islice(itertools.product(*axes), MAX_POINTS_CHECKED)
         pts = [dict(zip(spec.parameters, c, strict=True)) for c in corners]
     seen: set[str] = set()
