@@ -88,24 +88,12 @@ def run_output_paths(out: Path, fmt: str = "csv") -> list[Path]:
     return [out / f"{name}.{fmt}" for name in RUN_OUTPUTS] + [out / "summary.json"]
 
 
-def json_safe(obj):
-    """NaN and infinities as null, so that the file is strict JSON."""
-    import math
-
-    if isinstance(obj, dict):
-        return {k: json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
 def write_outputs(model, out: Path, fmt: str = "csv") -> list[Path]:
     """Write per-step series, summary, per-community table and the case table (atomically)."""
     import io
 
     from govsim.experiment.paths import atomic_write_bytes, atomic_write_text
+    from govsim.experiment.store import json_safe
 
     out.mkdir(parents=True, exist_ok=True)
     written = []

@@ -154,3 +154,47 @@ def test_refuse_overwrite_and_atomic_write(tmp_path):
     with pytest.raises(RuntimeError):
         atomic_write(tmp_path / "g.txt", boom)
     assert os.listdir(tmp_path) == ["f.txt"]  # no .tmp left, no half file
+
+
+def test_sweep_does_not_replace_files_of_a_folder_that_holds_no_sweep(tmp_path, capsys):
+    (tmp_path / "s.toml").write_text(TINY.format(name="s"))
+    exp = tmp_path / "e.toml"
+    exp.write_text('name = "e"\nscenario = "s.toml"\nreplicates = 1\nmetrics = ["resolution_rate"]\n')
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "results.csv").write_text("my own table\n")
+    args = ["sweep", str(exp), "--out", str(out), "--backend", "serial", "--quiet", "--no-report"]
+    assert main(args) == 2
+    line = capsys.readouterr().err.strip()
+    assert "\n" not in line and "results.csv: exists" in line and "--restart" in line
+    assert (out / "results.csv").read_text() == "my own table\n"
+    assert main([*args, "--restart"]) == 0
+
+
+def test_unwritable_out_is_found_before_any_run(tmp_path, monkeypatch, capsys):
+    import tempfile
+
+    import govsim.experiment.paths as paths
+
+    (tmp_path / "s.toml").write_text(TINY.format(name="s"))
+    exp = tmp_path / "e.toml"
+    exp.write_text('name = "e"\nscenario = "s.toml"\nreplicates = 1\nmetrics = ["resolution_rate"]\n')
+    out = tmp_path / "readonly"
+    out.mkdir()
+    real = tempfile.mkstemp
+
+    def denied(*a, dir=None, **kw):
+        if Path(dir) == out:
+            raise PermissionError(13, "Permission denied")
+        return real(*a, dir=dir, **kw)
+
+    monkeypatch.setattr(paths.tempfile, "mkstemp", denied)
+    ran = []
+    import govsim.experiment.runner as runner
+
+    monkeypatch.setattr(runner, "run_one", lambda spec: ran.append(spec))
+    for args in (["sweep", str(exp)], ["run", str(tmp_path / "s.toml")]):
+        assert main([*args, "--out", str(out), "--quiet"]) == 2
+        line = capsys.readouterr().err.strip()
+        assert line == f"govsim: error: --out {out}: cannot write here (Permission denied)"
+    assert not ran and list(out.iterdir()) == []

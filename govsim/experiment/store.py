@@ -228,6 +228,8 @@ class ResultStore:
                 raise ExperimentError(
                     f"{self.root}: holds results of {why}; allowed: another --out, or --restart to discard them"
                 )
+        elif old is None and not restart and not damaged and not self.runs.is_dir():
+            self._refuse_foreign_files()
         elif old is None and not restart and self.runs.is_dir():
             foreign = self._foreign_run_files(fp, code)
             if foreign:
@@ -237,6 +239,8 @@ class ResultStore:
                     f"or code version (fingerprint {ofp}, model code {ocode}; now {fp}, {code}); "
                     "allowed: another --out, or --restart to discard them"
                 )
+            if not damaged and not any(self.runs.glob("*.parquet")):
+                self._refuse_foreign_files()
             if any(self.runs.glob("*.parquet")) and not damaged:
                 self.log(f"{self.manifest_path}: missing; rebuilt from run files of this experiment")
         if restart:
@@ -266,8 +270,17 @@ class ResultStore:
         self._write_manifest(manifest)
 
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
-        atomic_write_text(self.manifest_path, json.dumps(_json_safe(manifest), indent=1, default=str,
+        atomic_write_text(self.manifest_path, json.dumps(json_safe(manifest), indent=1, default=str,
                                                          allow_nan=False))
+
+    def _refuse_foreign_files(self) -> None:
+        """Files a sweep would overwrite in a folder that holds no sweep: not ours to replace."""
+        for name in ("results.parquet", "results.csv"):
+            if (self.root / name).exists():
+                raise ExperimentError(
+                    f"{self.root / name}: exists and {self.root} holds no govsim sweep (no manifest.json, "
+                    "no run files); allowed: another --out, or --restart to replace it"
+                )
 
     def _foreign_run_files(self, fp: str, code: str) -> tuple[str, str, str] | None:
         """The first run file whose metadata names another fingerprint or code version."""
@@ -445,12 +458,12 @@ def _write_table(df: pd.DataFrame, root: Path) -> None:
     atomic_write_text(root / "results.csv", df.to_csv(index=False))
 
 
-def _json_safe(obj: Any) -> Any:
+def json_safe(obj: Any) -> Any:
     """NaN and infinities become null: the files are strict JSON."""
     if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
+        return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
+        return [json_safe(v) for v in obj]
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
