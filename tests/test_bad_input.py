@@ -109,24 +109,27 @@ def _damage(results: Path, how: str) -> object:
 
 
 def flip_a_value(path: Path) -> float:
-    """Flip one exponent bit of a stored metric value (0.124 -> ~2e307); return the old value."""
+    """Flip one exponent bit of a stored metric value in (0, 1) (0.124 -> ~2e307), wherever it
+    is stored (data page and statistics alike); return the old value."""
     import struct
 
     import pandas as pd
 
     row = pd.read_parquet(path).iloc[0]
     data = bytearray(path.read_bytes())
-    for name in ("mean_participation_rate", "resolution_rate", "cost_per_resolved_case"):
-        value = float(row[name])
+    for value in row.to_numpy().tolist():
+        if not isinstance(value, float) or not 0.0 < value < 1.0:
+            continue
         pattern = struct.pack("<d", value)
-        if value == value and data.count(pattern):
-            start = 0
-            while (i := data.find(pattern, start)) >= 0:  # data page and statistics alike
-                data[i + 7] ^= 0x40
-                start = i + 8
-            path.write_bytes(bytes(data))
-            return value
-    raise AssertionError(f"no metric value found verbatim in {path}")
+        if not data.count(pattern):
+            continue
+        start = 0
+        while (i := data.find(pattern, start)) >= 0:
+            data[i + 7] ^= 0x40
+            start = i + 8
+        path.write_bytes(bytes(data))
+        return value
+    raise AssertionError(f"no metric value in (0, 1) stored verbatim in {path}")
 
 
 def _setup(how: str, d: Path) -> None:

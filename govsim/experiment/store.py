@@ -327,7 +327,7 @@ class ResultStore:
         })
         table = table.replace_schema_metadata(meta)
         buf = io.BytesIO()
-        pq.write_table(table, buf)
+        pq.write_table(table, buf, compression="none")  # one row: nothing to gain from compression
         data = buf.getvalue()
         digest = hashlib.sha256(data).hexdigest()
         path = atomic_write_bytes(self.runs / f"{row['run_id']}.parquet", data)
