@@ -52,6 +52,8 @@ SUMMARY_GROUPS = {
 
 
 def _fmt(value, kind: str) -> str:
+    if isinstance(value, float) and value != value:  # NaN: an undefined ratio
+        return "n/a"
     if kind == "pct":
         return f"{100 * value:6.1f} %"
     if kind == "int":
@@ -78,47 +80,66 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
+RUN_OUTPUTS = ("series", "communities", "cases")
+
+
+def run_output_paths(out: Path, fmt: str = "csv") -> list[Path]:
+    """The files ``govsim run`` writes into ``out``."""
+    return [out / f"{name}.{fmt}" for name in RUN_OUTPUTS] + [out / "summary.json"]
+
+
 def write_outputs(model, out: Path, fmt: str = "csv") -> list[Path]:
-    """Write per-step series, summary, per-community table and the case table."""
+    """Write per-step series, summary, per-community table and the case table (atomically)."""
+    import io
+
+    from govsim.experiment.paths import atomic_write_bytes, atomic_write_text
+    from govsim.experiment.store import json_safe
+
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    series = model.series()
-    summary = model.summary()
-    comm = model.community_table()
-    cases = model.cases.to_frame()
-    if fmt == "parquet":
-        for name, df in (("series", series), ("communities", comm), ("cases", cases)):
-            p = out / f"{name}.parquet"
-            df.to_parquet(p, index=False)
-            written.append(p)
-    else:
-        for name, df in (("series", series), ("communities", comm), ("cases", cases)):
-            p = out / f"{name}.csv"
-            df.to_csv(p, index=False)
-            written.append(p)
+    frames = {"series": model.series(), "communities": model.community_table(),
+              "cases": model.cases.to_frame()}
+    for name in RUN_OUTPUTS:
+        p = out / f"{name}.{fmt}"
+        if fmt == "parquet":
+            buf = io.BytesIO()
+            frames[name].to_parquet(buf, index=False)
+            atomic_write_bytes(p, buf.getvalue())
+        else:
+            atomic_write_text(p, frames[name].to_csv(index=False))
+        written.append(p)
     p = out / "summary.json"
-    p.write_text(json.dumps({"summary": summary, "scenario": model.scenario.to_dict()}, indent=2))
+    doc = {"summary": model.summary(), "scenario": model.scenario.to_dict()}
+    atomic_write_text(p, json.dumps(json_safe(doc), indent=2, allow_nan=False))
     written.append(p)
     return written
 
 
 def check_out_dir(out: Path) -> None:
     """Fail before any work if the output directory cannot be made or written."""
-    if out.exists() and not out.is_dir():
-        raise ScenarioError(f"--out {out}: exists and is not a directory")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ScenarioError(f"--out {out}: cannot create directory ({err.strerror})") from None
+    from govsim.experiment.paths import check_writable
+
+    check_writable(out)
+
+
+def default_out(name: str) -> Path:
+    """``out/<name>``, the name made a single harmless folder name (never a path)."""
+    from govsim.experiment.paths import safe_name
+
+    return Path("out") / safe_name(name)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from govsim.experiment.estimate import estimate, guard
+    from govsim.experiment.paths import refuse_overwrite
     from govsim.model import GovernanceModel
 
     path = Path(args.scenario) if args.scenario else default_scenario_path()
     sc = load_scenario(path, overrides=args.set or None, seed=args.seed, steps=args.steps)
-    out = Path(args.out) if args.out else Path("out") / sc.name
+    out = Path(args.out) if args.out else default_out(sc.name)
+    guard(estimate(1, sc.to_dict()), args.yes, str(path), "a smaller population", quiet=args.quiet)
     check_out_dir(out)
+    refuse_overwrite(run_output_paths(out, args.format), args.force)
     t0 = time.perf_counter()
     model = GovernanceModel(scenario=sc)
     if not args.quiet:
@@ -132,11 +153,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate_one(p: str) -> str:
+    """Validate a scenario, experiment or calibration file (told apart by their keys)."""
+    from govsim.scenario import read_toml
+
+    data = read_toml(p)
+    if "targets" in data:
+        from govsim.analysis.calibration import load_calibration
+
+        cal = load_calibration(p)
+        return f"calibration {cal.spec.name}, {len(cal.names)} parameters, {len(cal.spec.targets)} targets"
+    if "scenario" in data and isinstance(data.get("scenario"), str):
+        from govsim.experiment import load_experiment
+        from govsim.experiment.design import count_runs
+
+        exp = load_experiment(p)
+        return f"experiment {exp.name}, {count_runs(exp):,} runs"
+    sc = load_scenario(p)
+    return f"{sc.name}, regime={sc.regime}, {sc.steps} days"
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
+    """Check every file given; report each bad one on its own line; exit 2 if any is bad."""
+    bad = 0
     for p in args.scenarios:
-        sc = load_scenario(p)
-        print(f"{p}: ok ({sc.name}, regime={sc.regime}, {sc.steps} days)")
-    return 0
+        try:
+            print(f"{p}: ok ({_validate_one(p)})")
+        except ScenarioError as err:
+            bad += 1
+            print(f"govsim: error: {err}", file=sys.stderr)
+    if bad and len(args.scenarios) > 1:
+        print(f"{bad} of {len(args.scenarios)} files invalid", file=sys.stdout)
+    return 2 if bad else 0
 
 
 def cmd_regimes(args: argparse.Namespace) -> int:
@@ -155,6 +203,8 @@ def cmd_app(args: argparse.Namespace) -> int:
     import subprocess
     from importlib.util import find_spec
 
+    if not 1 <= args.port <= 65535:
+        raise ScenarioError(f"--port {args.port}: allowed: an integer in [1, 65535]")
     if find_spec("solara") is None or find_spec("mesa.visualization") is None:
         raise ScenarioError('the app needs Mesa\'s visualization extras: pip install -e ".[viz]"')
     from govsim.viz.assets import prepare_assets
@@ -188,25 +238,80 @@ def cmd_app(args: argparse.Namespace) -> int:
                 proc.wait()
 
 
+def _int_at_least(low: int, high: int | None = None):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low or (high is not None and value > high):
+            rng = f"in [{low}, {high}]" if high is not None else f">= {low}"
+            raise argparse.ArgumentTypeError(f"{value} is invalid; allowed: an integer {rng}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
 def _backend_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=("serial", "process", "dask", "ray"), default="process",
                    help="where runs execute (default: process pool on all cores)")
-    p.add_argument("--workers", type=int, help="number of worker processes (default: all cores)")
-    p.add_argument("--address", help="scheduler address for dask/ray (default: start a local cluster)")
+    p.add_argument("--workers", type=_int_at_least(1, 4096), help="number of worker processes (default: all cores)")
+    p.add_argument("--address", help="scheduler address for dask/ray (default: start a local cluster); "
+                   "a Dask scheduler runs pickled code: use only one you trust")
+    p.add_argument("--tls-ca", metavar="FILE", help="Dask TLS: CA certificate (PEM) to check the scheduler")
+    p.add_argument("--tls-cert", metavar="FILE", help="Dask TLS: this client's certificate (PEM)")
+    p.add_argument("--tls-key", metavar="FILE", help="Dask TLS: this client's private key (PEM)")
+    p.add_argument("--yes", action="store_true", help="run even past the size limits (runs, memory)")
+
+
+def backend_options(args: argparse.Namespace) -> dict:
+    """Check the backend flags before any work; return run_experiment's backend keywords."""
+    from importlib.util import find_spec
+
+    if args.backend == "ray" and find_spec("ray") is None:
+        raise ScenarioError('--backend ray: ray is not installed; allowed: pip install -e ".[ray]", '
+                            "or --backend serial|process|dask")
+    if args.backend == "dask" and find_spec("distributed") is None:
+        raise ScenarioError('--backend dask: dask.distributed is not installed; allowed: pip install -e ".[dask]", '
+                            "or --backend serial|process")
+    if args.address and args.backend not in ("dask", "ray"):
+        raise ScenarioError(f"--address: only for --backend dask or ray, not {args.backend}")
+    tls = {"ca": args.tls_ca, "cert": args.tls_cert, "key": args.tls_key}
+    security = None
+    if any(tls.values()):
+        if args.backend != "dask" or not args.address:
+            raise ScenarioError("--tls-ca/--tls-cert/--tls-key: only with --backend dask and --address tls://...")
+        for flag, f in tls.items():
+            if f is None:
+                raise ScenarioError(f"--tls-{flag}: missing; allowed: all of --tls-ca, --tls-cert, --tls-key")
+            if not Path(f).is_file():
+                raise ScenarioError(f"--tls-{flag} {f}: file not found")
+        if not args.address.startswith("tls://"):
+            raise ScenarioError(f"--address {args.address}: TLS needs a tls:// address")
+        from distributed.security import Security
+
+        security = Security(tls_ca_file=tls["ca"], tls_client_cert=tls["cert"], tls_client_key=tls["key"],
+                            require_encryption=True)
+    return {"backend": args.backend, "workers": args.workers, "address": args.address, "security": security}
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from govsim.experiment import load_experiment, run_experiment
-    from govsim.experiment.design import expand
+    from govsim.experiment.design import count_points, count_runs
+    from govsim.experiment.estimate import estimate, guard, largest_scenario
 
-    exp = load_experiment(args.experiment)
-    out = Path(args.out) if args.out else Path("out") / exp.name
+    opts = backend_options(args)
+    exp = load_experiment(args.experiment, replicates=args.replicates, steps=args.steps, overrides=args.set)
+    out = Path(args.out) if args.out else default_out(exp.name)
+    n = count_runs(exp)
+    est = estimate(n, largest_scenario(exp.base, exp.spec.parameters), backend=args.backend, workers=args.workers)
+    guard(est, args.yes, args.experiment, "fewer samples, points or replicates", quiet=args.quiet)
     check_out_dir(out)
-    n = len(expand(exp))
-    print(f"{exp.name}: {n} runs ({len(exp.regimes)} regimes x {n // max(len(exp.regimes), 1) // exp.spec.replicates} "
-          f"points x {exp.spec.replicates} replicates) -> {out}/", file=sys.stderr)
-    df = run_experiment(exp, out, backend=args.backend, workers=args.workers, address=args.address,
-                        progress=not args.quiet, restart=args.restart, max_runs=args.max_runs)
+    if not args.quiet:
+        print(f"{exp.name}: {n} runs ({len(exp.regimes)} regimes x {count_points(exp)} "
+              f"points x {exp.spec.replicates} replicates) -> {out}/", file=sys.stderr)
+    df = run_experiment(exp, out, progress=not args.quiet, restart=args.restart, max_runs=args.max_runs, **opts)
     done = len(df)
     print(f"{done} of {n} runs on disk in {out}/ (results.parquet, results.csv)")
     if done == n and not args.no_report:
@@ -223,6 +328,11 @@ def _report(out: Path, quiet: bool = False, metrics: list[str] | None = None, te
     df = store.load()
     if df.empty:
         raise ScenarioError(f"{out}: no finished runs yet")
+    if metrics:
+        unknown = [m for m in metrics if m not in df.columns or m in ("run_id", "regime")]
+        if unknown:
+            have = [m for m in manifest["spec"]["metrics"] if m in df.columns]
+            raise ScenarioError(f"--metrics: unknown metric {unknown[0]!r} in {out}; allowed: {', '.join(have)}")
     metrics = metrics or [m for m in manifest["spec"]["metrics"] if m in df.columns]
     params = [p for p in manifest.get("params", []) if p in df.columns]
     paths = write_report(df, out / "report", metrics, params=params, test=test,
@@ -244,14 +354,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from govsim.analysis.sensitivity import write_sensitivity
     from govsim.experiment import load_experiment, run_experiment
+    from govsim.experiment.design import count_runs
+    from govsim.experiment.estimate import estimate, guard, largest_scenario
 
+    opts = backend_options(args)
     exp = load_experiment(args.experiment)
     if exp.spec.design not in ("sobol", "morris"):
-        raise ScenarioError(f"{args.experiment}: design = {exp.spec.design!r}; sensitivity needs 'sobol' or 'morris'")
-    out = Path(args.out) if args.out else Path("out") / exp.name
+        raise ScenarioError(f"{args.experiment}: design = {exp.spec.design!r}; allowed: 'sobol' or 'morris'")
+    unknown = [m for m in args.metrics or [] if m not in exp.spec.metrics]
+    if unknown:
+        raise ScenarioError(f"--metrics: {unknown[0]!r} is not kept by {args.experiment}; "
+                            f"allowed: {', '.join(exp.spec.metrics)}")
+    out = Path(args.out) if args.out else default_out(exp.name)
+    est = estimate(count_runs(exp), largest_scenario(exp.base, exp.spec.parameters), backend=args.backend,
+                   workers=args.workers)
+    guard(est, args.yes, args.experiment, "fewer samples or replicates", quiet=args.quiet)
     check_out_dir(out)
-    df = run_experiment(exp, out, backend=args.backend, workers=args.workers, address=args.address,
-                        progress=not args.quiet, restart=args.restart)
+    df = run_experiment(exp, out, progress=not args.quiet, restart=args.restart, **opts)
     metrics = args.metrics or list(exp.spec.metrics)
     paths = write_sensitivity(exp, df, out / "sensitivity", metrics)
     print(paths["md"].read_text())
@@ -260,42 +379,78 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from govsim.analysis.calibration import calibrate, load_calibration, write_calibration
+    from govsim.analysis.calibration import (
+        calibrate,
+        calibration_outputs,
+        load_calibration,
+        write_calibration,
+    )
+    from govsim.experiment.estimate import estimate, guard
+    from govsim.experiment.paths import check_writable, refuse_overwrite
 
+    if args.address or args.tls_ca or args.tls_cert or args.tls_key:
+        raise ScenarioError("--address/--tls-*: calibrate runs on a local backend; allowed: serial, process")
+    if args.backend == "ray":
+        backend_options(args)
     cal = load_calibration(args.calibration)
-    out = Path(args.out) if args.out else Path("out") / cal.spec.name
+    out = Path(args.out) if args.out else default_out(cal.spec.name)
+    spec = cal.spec
+    runs = spec.max_evaluations * spec.replicates + spec.validation_replicates
+    guard(estimate(runs, cal.base, backend=args.backend, workers=args.workers), args.yes, args.calibration,
+          "fewer evaluations or replicates", quiet=args.quiet)
     check_out_dir(out)
-    scenario_out = args.scenario_out
-    if scenario_out is None and cal.spec.output:
-        scenario_out = (cal.path.resolve().parent / cal.spec.output) if cal.path else Path(cal.spec.output)
+    planned = calibration_outputs(cal, out)
+    scenario_out = Path(args.scenario_out) if args.scenario_out else None
+    targets = [planned["trace"], planned["report"], scenario_out or planned["scenario"]]
+    refuse_overwrite(targets, args.force)
+    if scenario_out is not None:
+        check_writable(scenario_out.parent, "--scenario-out")
+        if scenario_out.is_dir():
+            raise ScenarioError(f"--scenario-out {scenario_out}: is a directory; allowed: a .toml file path")
     result = calibrate(cal, backend=args.backend, workers=args.workers, progress=not args.quiet)
     paths = write_calibration(cal, result, out, scenario_out)
     print(paths["report"].read_text())
     return 0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line ``govsim: error: <command>: <what>`` with exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        cmd = self.prog.removeprefix("govsim").strip()
+        text = " ".join(message.split())
+        self.exit(2, f"govsim: error: {cmd + ': ' if cmd else ''}{text}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="govsim", description="Agent-based simulation of community governance.")
+    p = OneLineParser(prog="govsim", description="Agent-based simulation of community governance.")
     sub = p.add_subparsers(dest="command")
     r = sub.add_parser("run", help="run one scenario and write its series and summary")
     r.add_argument("scenario", nargs="?", help="scenario TOML (default: scenarios/hybrid.toml)")
     r.add_argument("--seed", type=int, help="random seed (overrides the file)")
     r.add_argument("--steps", type=int, help="days to simulate (overrides the file)")
+    r.add_argument("--force", action="store_true", help="overwrite the outputs of an earlier run in --out")
+    r.add_argument("--yes", action="store_true", help="run even past the memory limit (huge populations)")
     r.add_argument("--out", help="output directory (default: out/<scenario name>)")
     r.add_argument("--set", action="append", metavar="SECTION.FIELD=VALUE",
                    help="override a scenario field, e.g. --set pilots.grid_management=true (repeatable)")
     r.add_argument("--format", choices=("csv", "parquet"), default="csv", help="table format (default csv)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
-    v = sub.add_parser("validate", help="check scenario files and report the first error in each")
+    v = sub.add_parser("validate", help="check scenario, experiment or calibration files; report every bad one")
     v.add_argument("scenarios", nargs="+")
     v.set_defaults(func=cmd_validate)
     w = sub.add_parser("sweep", help="run an experiment (regimes x parameters x replicates); resumable")
     w.add_argument("experiment", help="experiment TOML (see experiments/)")
     w.add_argument("--out", help="results directory (default: out/<experiment name>)")
     _backend_args(w)
+    w.add_argument("--replicates", type=_int_at_least(1, 100_000),
+                   help="replicates per point (overrides the file; more replicates add to existing results)")
+    w.add_argument("--steps", type=_int_at_least(1, 36_500), help="days per run (overrides the file)")
+    w.add_argument("--set", action="append", metavar="SECTION.FIELD=VALUE",
+                   help="fixed change to the base scenario, like the file's [overrides] (repeatable)")
     w.add_argument("--restart", action="store_true", help="discard results of a different experiment in --out")
-    w.add_argument("--max-runs", type=int, help="stop after this many new runs (trial runs)")
+    w.add_argument("--max-runs", type=_int_at_least(1), help="stop after this many new runs (trial runs)")
     w.add_argument("--no-report", action="store_true", help="do not write the comparison report at the end")
     w.add_argument("--quiet", action="store_true", help="no progress bar or table")
     w.set_defaults(func=cmd_sweep)
@@ -316,14 +471,16 @@ def build_parser() -> argparse.ArgumentParser:
     ca = sub.add_parser("calibrate", help="fit scenario parameters to target figures (scipy.optimize)")
     ca.add_argument("calibration", help="calibration TOML (see experiments/calibrate_zhaoshang.toml)")
     ca.add_argument("--out", help="report directory (default: out/<name>)")
-    ca.add_argument("--scenario-out", help="where to write the calibrated scenario (default: the file's output)")
+    ca.add_argument("--scenario-out", help="where to write the calibrated scenario (default: the file's "
+                    "output name inside --out)")
+    ca.add_argument("--force", action="store_true", help="overwrite files of an earlier calibration")
     _backend_args(ca)
     ca.add_argument("--quiet", action="store_true")
     ca.set_defaults(func=cmd_calibrate)
     g = sub.add_parser("regimes", help="list the regimes and their escalation chains")
     g.set_defaults(func=cmd_regimes)
     ap = sub.add_parser("app", help="interactive teaching app in the browser (Mesa SolaraViz)")
-    ap.add_argument("--port", type=int, default=8765, help="port to serve on (default 8765)")
+    ap.add_argument("--port", type=_int_at_least(1, 65535), default=8765, help="port to serve on (default 8765)")
     ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     ap.add_argument("--open", action="store_true", help="open the page in a web browser")
     ap.add_argument("--no-fetch-assets", action="store_true",
@@ -345,6 +502,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except ScenarioError as err:
         print(f"govsim: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # disk full, permissions: the file and the reason, on one line
+        where = f"{err.filename}: " if getattr(err, "filename", None) else ""
+        print(f"govsim: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("govsim: interrupted", file=sys.stderr)

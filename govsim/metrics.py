@@ -18,7 +18,9 @@ import numpy as np
 
 
 def _ratio(a: float, b: float) -> float:
-    return float(a) / float(b) if b else 0.0
+    """a / b, or NaN when b is 0: an undefined ratio (cost per resolved case with nothing
+    resolved) is missing, never 0 and never infinite."""
+    return float(a) / float(b) if b else float("nan")
 
 
 def fiscal_spending(m) -> float:

@@ -481,13 +481,24 @@ def field_is_integer(dotted: str) -> bool:
     return base is int
 
 
+def resolve_scenario_path(scenario: str, base_dir: Path | None) -> Path:
+    """Where an experiment's or calibration's ``scenario`` is: relative to that file; failing
+    that (a file copied elsewhere), relative to the working directory, then the shipped
+    ``scenarios/`` folder by file name. The first candidate is returned when none exists."""
+    path = Path(scenario)
+    if path.is_absolute() or base_dir is None:
+        return path
+    candidates = [base_dir / path, Path.cwd() / path]
+    if "scenarios" in path.parts[:-1]:
+        candidates.append(Path(__file__).resolve().parent.parent / "scenarios" / path.name)
+    return next((c for c in candidates if c.is_file()), candidates[0])
+
+
 def load_base_scenario(scenario: str, base_dir: Path | None, overrides: dict[str, Any] | None,
                        steps: int | None, where: str) -> dict[str, Any]:
     """The scenario an experiment or calibration file builds on: its TOML (path relative to
     the file), with fixed overrides and steps applied, validated. Returns the raw dict."""
-    path = Path(scenario)
-    if not path.is_absolute() and base_dir is not None:
-        path = base_dir / path
+    path = resolve_scenario_path(scenario, base_dir)
     try:
         base = read_toml(path)
     except ScenarioError as err:
@@ -500,14 +511,67 @@ def load_base_scenario(scenario: str, base_dir: Path | None, overrides: dict[str
     return base
 
 
+def cross_check(spec: ScenarioSpec, where: str = "") -> None:
+    """Checks across fields that the sections cannot make alone (one-line errors)."""
+    prefix = f"{where}: " if where else ""
+    pop, pilots = spec.population, spec.pilots
+    declared = "communities" in pop.model_fields_set
+    if spec.communities:
+        if declared and pop.communities != len(spec.communities):
+            raise ScenarioError(
+                f"{prefix}population.communities = {pop.communities} but {len(spec.communities)} "
+                f"[[communities]] are listed; allowed: {len(spec.communities)} or leave it out"
+            )
+        sizes = [c.households for c in spec.communities]
+        for i, c in enumerate(spec.communities):
+            if (c.migrant_share or 0.0) + (c.relocated_share or 0.0) > 1.0:
+                raise ScenarioError(
+                    f"{prefix}communities[{i}]: migrant_share + relocated_share exceeds 1; allowed: at most 1"
+                )
+    else:
+        k = pop.communities
+        if pop.households < 10 * k:
+            raise ScenarioError(
+                f"{prefix}population.communities = {k} for {pop.households} households; "
+                f"allowed: at most {pop.households // 10} (each community needs 10 households)"
+            )
+        # Unequal sizes are drawn at random (Dirichlet) and every community is then lifted to 10
+        # households at the expense of the largest: with too few households per community that
+        # leaves the largest below 10. Rule (measured, with a margin of 3 or more over the
+        # smallest size that never failed in thousands of draws): on average at least
+        # 10 + 40 x size_variation x (1 + log10 communities) households per community.
+        if k > 1 and pop.size_variation > 0:
+            need = math.ceil(k * (10 + 40 * pop.size_variation * (1 + math.log10(k))))
+            if pop.households < need:
+                raise ScenarioError(
+                    f"{prefix}population.communities = {k} for {pop.households} households with "
+                    f"size_variation = {_num(pop.size_variation)}; allowed: at least {need} households "
+                    "(room for random community sizes), size_variation = 0, or the communities listed "
+                    "in [[communities]]"
+                )
+        if pop.people is not None and pop.people < pop.households:
+            raise ScenarioError(f"{prefix}population.people is fewer than households; allowed: people >= households")
+        sizes = [pop.households // pop.communities] * pop.communities
+    smallest = min(sizes)
+    grids = math.ceil(smallest / pilots.households_per_grid)
+    if grids * pilots.grid_staff_per_grid > smallest:
+        raise ScenarioError(
+            f"{prefix}pilots.grid_staff_per_grid = {_num(pilots.grid_staff_per_grid)} gives "
+            f"{_num(grids * pilots.grid_staff_per_grid)} grid staff for a community of {smallest} households; "
+            f"allowed: at most {_num(smallest / grids)} staff per grid here (one per household)"
+        )
+
+
 def scenario_from_dict(data: dict[str, Any], *, where: str = "") -> GovernanceScenario:
     """Validate a plain dict (e.g. parsed TOML) and wrap it as a GovernanceScenario."""
     if not isinstance(data, dict):
         raise ScenarioError(f"{where}: a scenario must be a TOML table")
+    check_finite(data, where)
     try:
         spec = ScenarioSpec.model_validate(_tuplify(data))
     except ValidationError as err:
         raise ScenarioError(_format_error(err, ScenarioSpec, where)) from None
+    cross_check(spec, where)
     sc = GovernanceScenario(spec)
     sc.__dict__["_source"] = where
     return sc
@@ -534,7 +598,13 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
+        if raw[:1] in "\"'[{" or any(c in raw for c in "\"'=\n\r"):
+            raise ScenarioError(
+                f"override {key.strip()}: value {raw!r} is not a valid TOML value "
+                "(unterminated quote or bracket?); allowed: a TOML value or a bare word"
+            ) from None
         value = raw
+    check_finite(value, "", f"override {'.'.join(path)}")
     return path, value
 
 
@@ -559,17 +629,59 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any] | list[str])
     return out
 
 
-def read_toml(path: str | Path) -> dict[str, Any]:
+def read_text(path: str | Path, what: str = "TOML file") -> str:
+    """A file's text, decoded as UTF-8; a missing file or bad bytes are one-line errors."""
     p = Path(path)
     if not p.exists():
         raise ScenarioError(f"{p}: file not found")
     if p.is_dir():
-        raise ScenarioError(f"{p}: is a directory, expected a .toml scenario file")
+        raise ScenarioError(f"{p}: is a directory, expected a {what}")
     try:
-        with p.open("rb") as fh:
-            return tomllib.load(fh)
+        raw = p.read_bytes()
+    except OSError as err:
+        raise ScenarioError(f"{p}: cannot be read ({err.strerror})") from None
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        col = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
+        raise ScenarioError(
+            f"{p}: byte 0x{raw[err.start]:02x} at line {line}, column {col} is not UTF-8; "
+            "allowed: a UTF-8 text file"
+        ) from None
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file (UTF-8); every number in it must be finite."""
+    p = Path(path)
+    text = read_text(p, "a .toml scenario file")
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(f"{p}: malformed TOML: {err}") from None
+        msg = " ".join(str(err).split())
+        raise ScenarioError(f"{p}: malformed TOML: {msg}") from None
+    check_finite(data, str(p))
+    return data
+
+
+# Where ``inf`` is a meaningful value (the open upper end of the last funding tier).
+_INF_ALLOWED = ("government.operating_fund_tiers.max_households",)
+
+
+def check_finite(data: Any, where: str = "", path: str = "") -> None:
+    """Reject NaN and infinite numbers anywhere in parsed input (one line naming the field)."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            check_finite(v, where, f"{path}.{k}" if path else str(k))
+    elif isinstance(data, list | tuple):
+        for i, v in enumerate(data):
+            check_finite(v, where, f"{path}[{i}]")
+    elif isinstance(data, float) and not math.isfinite(data):
+        generic = "".join(c for c in path if not c.isdigit()).replace("[]", "")
+        if math.isinf(data) and data > 0 and generic.endswith(_INF_ALLOWED):
+            return
+        prefix = f"{where}: " if where else ""
+        raise ScenarioError(f"{prefix}{path or 'value'} = {data} is invalid; allowed: a finite number")
 
 
 def load_scenario(

@@ -22,3 +22,17 @@ def small(regime: str = "hybrid", seed: int = 1, steps: int = 120, **sections) -
 @pytest.fixture
 def scenarios_dir() -> Path:
     return SCENARIOS
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Report the size of the bad-input corpus (tests/bad_input/cases.toml) and how it fared."""
+    outcomes: dict[str, str] = {}
+    for key in ("passed", "failed", "skipped", "error"):
+        for rep in terminalreporter.stats.get(key, []):
+            nodeid = getattr(rep, "nodeid", "")
+            if "test_bad_input.py::test_case[" in nodeid and (key != "passed" or rep.when == "call"):
+                outcomes.setdefault(nodeid, key)
+    if outcomes:
+        counts = {k: sum(v == k for v in outcomes.values()) for k in ("passed", "failed", "skipped", "error")}
+        shown = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+        terminalreporter.write_line(f"bad-input corpus: {len(outcomes)} cases: {shown}")

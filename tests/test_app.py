@@ -85,9 +85,11 @@ def test_teaching_model_and_component_data(regime):
 
     for measure in CHART_MEASURES:
         values = series[measure].to_numpy(dtype=float)
-        assert np.isfinite(values).all() and (values >= 0).all(), measure
+        # An undefined ratio (nothing arisen or resolved yet) is NaN, never infinite or 0.
+        assert not np.isinf(values).any() and (values[~np.isnan(values)] >= 0).all(), measure
     assert series["participation_rate"].between(0, 1).all()
-    assert series["resolution_rate"].between(0, 1).all()
+    assert np.isnan(series["resolution_rate"].iloc[0])  # day 0: no case has arisen
+    assert series["resolution_rate"].iloc[1:].dropna().between(0, 1).all()
     assert series["participation_rate"].iloc[-1] > 0
     assert series["cases_arisen"].iloc[-1] > 0
 

@@ -4,7 +4,7 @@ A calibration file (TOML)::
 
     name = "calibrate_zhaoshang"
     scenario = "../scenarios/zhaoshang_grid.toml"
-    output = "../scenarios/zhaoshang_grid_calibrated.toml"
+    output = "zhaoshang_grid_calibrated.toml"   # a file name inside --out, nothing else
     replicates = 4            # per evaluation (common random numbers: same seeds every time)
     validation_replicates = 12
     seed = 2011
@@ -20,12 +20,14 @@ A calibration file (TOML)::
 The objective is the sum of squared relative errors of replicate means from the targets.
 Replicate seeds are fixed across evaluations, so the objective is a deterministic function
 of the parameters. Afterwards the fit is checked on fresh seeds (``validation_replicates``)
-and the calibrated scenario (base + fitted values) and a report are written. Nothing copies
+and the calibrated scenario (base + fitted values) and a report are written, all inside the
+output folder given on the command line (``--scenario-out`` places the scenario elsewhere). Nothing copies
 a target into an output: the model is run and its figures measured.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from govsim.experiment.design import RunSpec, run_seed
 from govsim.experiment.executors import make_executor
+from govsim.experiment.paths import atomic_write_text
 from govsim.experiment.runner import run_one
 from govsim.experiment.spec import ExperimentError, ParamRange
 from govsim.metrics import SUMMARY_METRICS
@@ -80,9 +83,27 @@ class CalibrationSpec(BaseModel):
         bad = [m for m in self.weights if m not in self.targets]
         if bad:
             raise ValueError(f"weights: {bad[0]!r} is not a target")
+        for m, v in self.targets.items():
+            if not math.isfinite(v):
+                raise ValueError(f"targets.{m} = {v}; allowed: a finite number")
         zero = [m for m, v in self.targets.items() if v == 0]
         if zero:
             raise ValueError(f"targets.{zero[0]} = 0; allowed: non-zero (errors are relative)")
+        for m, w in self.weights.items():
+            if not math.isfinite(w) or w < 0:
+                raise ValueError(f"weights.{m} = {w}; allowed: a finite number >= 0")
+        if self.weights and all(self.weights.get(m, 1.0) == 0 for m in self.targets):
+            raise ValueError("weights: every target has weight 0; allowed: at least one positive weight")
+        if self.output is not None:
+            from govsim.experiment.paths import inside
+
+            inside(Path("."), self.output, where="", field="output")  # shape only; placed under --out
+        if self.parameters:
+            from govsim.experiment.spec import _check_integer_range
+
+            for key, rng in self.parameters.items():
+                if rng.integer:
+                    _check_integer_range(key, rng)
         return self
 
 
@@ -106,7 +127,7 @@ def load_calibration(path: str | Path) -> Calibration:
     try:
         spec = CalibrationSpec.model_validate(data)
     except ValidationError as err:
-        raise ExperimentError(_format_error(err, CalibrationSpec, str(p))) from None
+        raise ExperimentError(_format_error(err, CalibrationSpec, str(p)).replace(": : ", ": ")) from None
     try:
         base = load_base_scenario(spec.scenario, p.resolve().parent, spec.overrides, spec.steps, str(p))
     except ScenarioError as err:
@@ -158,6 +179,8 @@ class Objective:
 
     def loss_of(self, means: dict[str, float]) -> float:
         t, w = self.cal.spec.targets, self.cal.spec.weights
+        # A target whose model figure is undefined (NaN: e.g. nothing resolved) makes the
+        # loss NaN; the optimiser sees a huge finite value instead (see __call__).
         return float(sum(w.get(k, 1.0) * ((means[k] - v) / v) ** 2 for k, v in t.items()))
 
     def __call__(self, u: np.ndarray) -> float:
@@ -168,7 +191,8 @@ class Objective:
             self.cache[key] = {k: float(df[k].mean()) for k in self.cal.spec.targets}
             loss = self.loss_of(self.cache[key])
             self.trace.append({"evaluation": len(self.trace) + 1, **params, **self.cache[key], "loss": loss})
-        return self.loss_of(self.cache[key])
+        loss = self.loss_of(self.cache[key])
+        return loss if math.isfinite(loss) else 1e300
 
 
 def calibrate(cal: Calibration, *, backend: str = "process", workers: int | None = None,
@@ -218,7 +242,7 @@ def calibrate(cal: Calibration, *, backend: str = "process", workers: int | None
                                              "initial_simplex": np.array(simplex)})
         if bar is not None:
             bar.close()
-        best = min(obj.trace, key=lambda r: r["loss"])
+        best = min(obj.trace, key=lambda r: (not math.isfinite(r["loss"]), r["loss"]))
         fitted = {k: best[k] for k in spec.parameters}
         val_seeds = [run_seed(spec.seed + 1, 0, r) for r in range(spec.validation_replicates)]
         validation = obj.means(fitted, val_seeds)
@@ -266,13 +290,12 @@ def write_calibration(cal: Calibration, result: CalibrationResult, out_dir: str 
               f"# x {spec.replicates} replicates). Fitted: "
               + ", ".join(f"{k} = {v:.4g}" for k, v in result.params.items()) + "\n"
               "# Targets (field report): " + ", ".join(f"{k} = {v}" for k, v in spec.targets.items()) + "\n")
-    target_path = Path(scenario_out) if scenario_out else out / "calibrated_scenario.toml"
-    target_path.parent.mkdir(parents=True, exist_ok=True)
-    target_path.write_text(header + tomli_w.dumps(data))
+    target_path = Path(scenario_out) if scenario_out else calibration_outputs(cal, out)["scenario"]
+    atomic_write_text(target_path, header + tomli_w.dumps(data))
     paths["scenario"] = target_path
     trace = pd.DataFrame(result.trace)
     paths["trace"] = out / "trace.csv"
-    trace.to_csv(paths["trace"], index=False)
+    atomic_write_text(paths["trace"], trace.to_csv(index=False))
     v = result.validation
     rows = []
     for k, target in spec.targets.items():
@@ -293,5 +316,17 @@ def write_calibration(cal: Calibration, result: CalibrationResult, out_dir: str 
         lines.append(f"| `{k}` | {target:.4g} | {mean:.4g} | {lo:.4g} - {hi:.4g} | {100 * rel:+.1f}% |")
     lines += ["", f"Calibrated scenario: `{_shown(target_path)}`. Evaluation trace: `trace.csv`.", ""]
     paths["report"] = out / "calibration.md"
-    paths["report"].write_text("\n".join(lines))
+    atomic_write_text(paths["report"], "\n".join(lines))
     return paths
+
+
+def calibration_outputs(cal: Calibration, out_dir: str | Path) -> dict[str, Path]:
+    """The files ``write_calibration`` writes into ``out_dir`` (the file's ``output`` is a
+    name inside it: a calibration file never chooses where on disk something is written)."""
+    from govsim.experiment.paths import inside
+
+    out = Path(out_dir)
+    name = cal.spec.output or "calibrated_scenario.toml"
+    where = str(cal.path) if cal.path else cal.spec.name
+    return {"scenario": inside(out, name, where=where, field="output"), "trace": out / "trace.csv",
+            "report": out / "calibration.md"}

@@ -101,6 +101,29 @@ def points(exp: Experiment) -> list[dict[str, Any]]:
     return out
 
 
+def count_points(exp: Experiment) -> int:
+    """Number of parameter points, computed without sampling (so huge designs are cheap to size)."""
+    spec = exp.spec
+    if not spec.parameters:
+        return 1
+    d = len(spec.parameters)
+    if spec.design == "grid":
+        n = 1
+        for values in spec.parameters.values():
+            n *= values.num if isinstance(values, ParamRange) else len(values)
+        return n
+    if spec.design == "lhs":
+        return spec.samples
+    if spec.design == "sobol":
+        return spec.samples * (2 * d + 2 if spec.second_order else d + 2)
+    return spec.samples * (d + 1)
+
+
+def count_runs(exp: Experiment) -> int:
+    """Number of runs of the experiment (regimes x points x replicates)."""
+    return len(exp.regimes) * count_points(exp) * exp.spec.replicates
+
+
 def expand(exp: Experiment) -> list[RunSpec]:
     """All runs of the experiment: regime x point x replicate, ordered."""
     pts = points(exp)

@@ -22,6 +22,8 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from contextlib import contextmanager
 from typing import Any
 
+from govsim.experiment.spec import ExperimentError
+
 BACKENDS = ("serial", "process", "dask", "ray")
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
@@ -103,15 +105,20 @@ class DaskExecutor(Executor):
 
     name = "dask"
 
-    def __init__(self, workers: int | None = None, address: str | None = None):
+    def __init__(self, workers: int | None = None, address: str | None = None, security: Any = None):
         try:
             from dask.distributed import Client, LocalCluster
-        except ImportError as err:  # pragma: no cover - depends on extras
-            raise RuntimeError('the dask backend needs: pip install -e ".[dask]"') from err
+        except ImportError:  # pragma: no cover - depends on extras
+            raise ExperimentError('--backend dask: dask is not installed; allowed: pip install -e ".[dask]", '
+                                  "or --backend serial|process") from None
         self._cluster = None
         with single_threaded_blas():
             if address:
-                self.client = Client(address)
+                try:
+                    self.client = Client(address, security=security, timeout="20s")
+                except (OSError, TimeoutError, ValueError) as err:
+                    msg = " ".join(str(err).split())[:200]
+                    raise ExperimentError(f"--address {address}: cannot connect to the Dask scheduler ({msg})") from None
             else:
                 n = workers or os.cpu_count() or 1
                 self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
@@ -149,8 +156,9 @@ class RayExecutor(Executor):
     def __init__(self, workers: int | None = None, address: str | None = None):
         try:
             import ray
-        except ImportError as err:  # pragma: no cover - depends on extras
-            raise RuntimeError("the ray backend needs: pip install ray") from err
+        except ImportError:  # pragma: no cover - depends on extras
+            raise ExperimentError('--backend ray: ray is not installed; allowed: pip install -e ".[ray]", '
+                                  "or --backend serial|process|dask") from None
         self.ray = ray
         with single_threaded_blas():
             if not ray.is_initialized():
@@ -174,13 +182,16 @@ class RayExecutor(Executor):
         self.ray.shutdown()
 
 
-def make_executor(backend: str = "process", workers: int | None = None, address: str | None = None) -> Executor:
+def make_executor(backend: str = "process", workers: int | None = None, address: str | None = None,
+                  security: Any = None) -> Executor:
+    if workers is not None and workers < 1:
+        raise ExperimentError(f"--workers {workers}: allowed: an integer >= 1")
     if backend == "serial":
         return SerialExecutor()
     if backend == "process":
         return ProcessExecutor(workers)
     if backend == "dask":
-        return DaskExecutor(workers, address)
+        return DaskExecutor(workers, address, security)
     if backend == "ray":
         return RayExecutor(workers, address)
-    raise ValueError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+    raise ExperimentError(f"--backend {backend}: unknown backend; allowed: {', '.join(BACKENDS)}")

@@ -48,34 +48,40 @@ def run_experiment(
     progress: bool = True,
     restart: bool = False,
     max_runs: int | None = None,
+    security: Any = None,
 ) -> pd.DataFrame:
     """Run every run not yet on disk in ``out`` and return the whole results table.
 
     Each finished run is written at once; an interrupted sweep (Ctrl-C, kill -9) resumes
     where it stopped and ends with the same table as an uninterrupted one.
-    ``max_runs`` stops after that many new runs (for tests and trial runs).
+    ``max_runs`` stops after that many new runs (for tests and trial runs). Run files that
+    fail verification are reported and run again; a second sweep into the same folder is
+    refused while this one holds its lock. ``security``: a Dask ``Security`` (TLS) object
+    for a remote scheduler.
     """
     specs = expand(exp)
     store = ResultStore(out)
-    store.open(exp, specs, restart=restart)
-    done = store.done()
-    todo = [s for s in specs if s.run_id not in done]
-    if max_runs is not None:
-        todo = todo[:max_runs]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    with store.locked():
+        store.open(exp, specs, restart=restart)
+        verified = store.verify(specs)
+        store.report(verified, "run again")
+        done = set(verified.rows)
+        todo = [s for s in specs if s.run_id not in done]
+        if max_runs is not None:
+            todo = todo[:max_runs]
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(specs), initial=len(specs) - len(todo) if max_runs is None else len(done),
-                   desc=exp.name, unit="run", smoothing=0.05)
-    t0 = time.perf_counter()
-    if todo:
-        with make_executor(backend, workers=workers, address=address) as ex:
-            for row in ex.map_unordered(run_one, todo):
-                store.write(row)
-                if bar is not None:
-                    bar.update(1)
-    if bar is not None:
-        bar.close()
-    store.note_elapsed(time.perf_counter() - t0, len(todo), backend, workers)
-    return store.collect(specs)
+            bar = tqdm(total=len(specs), initial=len(done), desc=exp.name, unit="run", smoothing=0.05)
+        t0 = time.perf_counter()
+        if todo:
+            with make_executor(backend, workers=workers, address=address, security=security) as ex:
+                for row in ex.map_unordered(run_one, todo):
+                    store.write(row)
+                    if bar is not None:
+                        bar.update(1)
+        if bar is not None:
+            bar.close()
+        store.note_elapsed(time.perf_counter() - t0, len(todo), backend, workers)
+        return store.collect(specs)

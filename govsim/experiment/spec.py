@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -36,10 +37,23 @@ from govsim.scenario import (
     _format_error,
     _tuplify,
     apply_overrides,
+    check_finite,
     load_base_scenario,
+    parse_override,
     read_toml,
     scenario_from_dict,
 )
+
+# Names a parameter or override cannot take: the run's identity columns are set per run.
+RESERVED_PARAMETERS = {
+    "regime": "regimes are listed in `regimes`",
+    "seed": "each run's seed is derived from the experiment's `seed`",
+    "name": "the scenario name is not a model parameter",
+    "description": "the description is not a model parameter",
+}
+# Joint parameter points are all validated before the first run up to this many points;
+# past it (a design that large is refused without --yes anyway) the corners of the box are.
+MAX_POINTS_CHECKED = 5_000
 
 
 class ExperimentError(ScenarioError):
@@ -120,12 +134,23 @@ class ExperimentSpec(BaseModel):
             raise ValueError(f"regimes: unknown regime {bad[0]!r}; allowed: {', '.join(sorted(REGIMES))}")
         if len(set(self.regimes)) != len(self.regimes):
             raise ValueError("regimes: a regime is listed twice")
+        if not self.metrics:
+            raise ValueError(f"metrics: empty list; allowed: one or more of {', '.join(SUMMARY_METRICS)}")
+        if len(set(self.metrics)) != len(self.metrics):
+            raise ValueError("metrics: a metric is listed twice")
         unknown = [m for m in self.metrics if m not in SUMMARY_METRICS]
         if unknown:
             raise ValueError(
                 f"metrics: unknown metric {unknown[0]!r}; allowed: {', '.join(SUMMARY_METRICS)}"
             )
         for key, values in self.parameters.items():
+            if key in RESERVED_PARAMETERS:
+                raise ValueError(f"parameters.{key}: cannot be varied ({RESERVED_PARAMETERS[key]}); "
+                                 "allowed: a scenario field section.field")
+            if isinstance(values, ParamRange) and values.integer:
+                _check_integer_range(key, values)
+            if isinstance(values, tuple) and len(set(map(repr, values))) != len(values):
+                raise ValueError(f"parameters.{key}: a value is listed twice; allowed: distinct values")
             if isinstance(values, tuple) and not values:
                 raise ValueError(f"parameters.{key}: empty list; allowed: one or more values")
             if self.design == "grid" and isinstance(values, ParamRange) and values.num is None:
@@ -138,6 +163,11 @@ class ExperimentSpec(BaseModel):
                     f"parameters.{key}: design {self.design!r} samples ranges; allowed: "
                     "{min = a, max = b} (lists of values only in a grid design)"
                 )
+        if "seed" in self.overrides:
+            raise ValueError("overrides.seed: cannot be overridden (each run's seed is derived from the "
+                             "experiment's `seed`); allowed: set `seed` at the top of the file")
+        if "regime" in self.overrides and self.regimes:
+            raise ValueError("overrides.regime: the experiment lists `regimes`; allowed: leave regime to `regimes`")
         if self.design in ("sobol", "morris") and not self.parameters:
             raise ValueError(f"design {self.design!r} needs at least one range in [parameters]")
         return self
@@ -165,9 +195,13 @@ class Experiment:
         return list(self.spec.parameters)
 
     def fingerprint(self) -> str:
-        """Hash of everything that determines the runs (spec + base scenario)."""
-        blob = json.dumps({"spec": self.spec.model_dump(mode="json"), "base": self.base},
-                          sort_keys=True, default=str)
+        """Hash of everything that determines each run (spec + base scenario).
+
+        The number of replicates and the descriptive fields are left out: a run's result does
+        not depend on them (seeds are per replicate), so a sweep can grow with more replicates.
+        """
+        spec = self.spec.model_dump(mode="json", exclude={"replicates", "description", "target_precision"})
+        blob = json.dumps({"spec": spec, "base": self.base}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -185,10 +219,65 @@ def _check_parameter_paths(exp: Experiment, where: str) -> None:
             except ScenarioError as err:
                 raise ExperimentError(str(err)) from None
     for regime in exp.regimes:
-        scenario_from_dict({**exp.base, "regime": regime}, where=where)
+        try:
+            scenario_from_dict({**exp.base, "regime": regime}, where=where)
+        except ScenarioError as err:
+            raise ExperimentError(str(err)) from None
+    _check_joint_points(exp, where)
+
+
+def _check_integer_range(key: str, rng: ParamRange) -> None:
+    from govsim.scenario import ScenarioSpec, _field_info, _unwrap, constraint_bounds
+
+    info = _field_info(ScenarioSpec, tuple(key.split(".")))
+    if info is not None:
+        base, meta = _unwrap(info.annotation)
+        lo, _, hi, _ = constraint_bounds(list(info.metadata) + meta)
+        if base is float and lo is not None and hi is not None and lo >= 0 and hi <= 1:
+            raise ValueError(f"parameters.{key}: integer = true on a share or probability in [0, 1]; "
+                             "allowed: integer = false for this field")
+    if math.floor(rng.max) - math.ceil(rng.min) < 1:
+        raise ValueError(f"parameters.{key}: integer = true but [{rng.min:g}, {rng.max:g}] holds fewer than "
+                         "two integers; allowed: a range spanning at least two integers")
+
+
+def _check_joint_points(exp: Experiment, where: str) -> None:
+    """Parameters varied together must be valid together (shares summing to at most 1, ...)."""
+    import itertools
+
+    from govsim.experiment.design import count_points, points
+
+    spec = exp.spec
+    if len(spec.parameters) < 2:
+        return
+    if count_points(exp) <= MAX_POINTS_CHECKED:
+        pts = points(exp)
+    else:
+        axes = [list(v) if isinstance(v, tuple)
+                else [int(round(x)) if v.is_integer(k) else x for x in (v.min, v.max)]
+                for k, v in spec.parameters.items()]
+        corners = itertools.islice(itertools.product(*axes), MAX_POINTS_CHECKED)
+        pts = [dict(zip(spec.parameters, c, strict=True)) for c in corners]
+    seen: set[str] = set()
+    for i, pt in enumerate(pts):
+        key = repr(sorted(pt.items()))
+        if key in seen:
+            continue
+        seen.add(key)
+        shown = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in pt.items())
+        try:
+            scenario_from_dict(apply_overrides(exp.base, pt), where=f"{where}: parameters (point {i}: {shown})")
+        except ScenarioError as err:
+            raise ExperimentError(str(err)) from None
 
 
 def experiment_from_dict(data: dict[str, Any], *, base_dir: Path | None = None, where: str = "") -> Experiment:
+    if not isinstance(data, dict):
+        raise ExperimentError(f"{where}: an experiment must be a TOML table")
+    try:
+        check_finite(data, where)
+    except ScenarioError as err:
+        raise ExperimentError(str(err)) from None
     try:
         spec = ExperimentSpec.model_validate(_tuplify_params(data))
     except ValidationError as err:
@@ -215,13 +304,38 @@ def _tuplify_params(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_experiment(path: str | Path) -> Experiment:
-    """Load and validate an experiment TOML file (its scenario path is relative to it)."""
+def load_experiment(path: str | Path, *, replicates: int | None = None, steps: int | None = None,
+                    overrides: list[str] | None = None) -> Experiment:
+    """Load and validate an experiment TOML file (its scenario path is relative to it).
+
+    ``replicates``, ``steps`` and ``overrides`` (``section.field=value`` strings, added to the
+    file's ``[overrides]``) are the command line's ``--replicates``, ``--steps`` and ``--set``.
+    """
     p = Path(path)
     try:
         data = read_toml(p)
     except ScenarioError as err:
         raise ExperimentError(str(err)) from None
+    if replicates is not None:
+        data["replicates"] = replicates
+    if steps is not None:
+        data["steps"] = steps
+    if overrides:
+        extra = {}
+        for text in overrides:
+            try:
+                keys, value = parse_override(text)
+            except ScenarioError as err:
+                raise ExperimentError(f"--set {text}: {err}") from None
+            dotted = ".".join(keys)
+            if dotted in (data.get("parameters") or {}):
+                raise ExperimentError(f"--set {dotted}: {p} varies it in [parameters]; "
+                                      "allowed: a field the experiment does not vary")
+            extra[dotted] = value
+        base_over = data.get("overrides") or {}
+        if not isinstance(base_over, dict):
+            raise ExperimentError(f"{p}: overrides must be a table; allowed: [overrides] section.field = value")
+        data["overrides"] = {**base_over, **extra}
     exp = experiment_from_dict(data, base_dir=p.resolve().parent, where=str(p))
     exp.path = p
     return exp
