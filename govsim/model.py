@@ -76,7 +76,6 @@ REFERENCE_NGO_QUALITY = 0.65
 # funds and serves by registered population (brief: migrants "excluded from services when
 # resources are allocated by registered rather than resident population").
 UNREGISTERED_ACCESS = 0.25
-ONSITE_GAIN_DEFAULT = 0.0
 
 
 class GovernanceModel(mesa.Model):
@@ -134,7 +133,8 @@ class GovernanceModel(mesa.Model):
         if self.government.rule.basis == "registered":
             self.access[[GRID, AGENCY, STREET, DISTRICT], 0, :] *= UNREGISTERED_ACCESS
         self.member = np.ones(s.n, dtype=bool)
-        self.emergency_gain = np.ones(C)
+        self.emergency_gain = np.ones(C)  # preparedness (disaster bodies) per community
+        self.onsite_gain = 0.0  # gain of an officer following an emergency on site (grid management)
         self._need_relief: dict[str, np.ndarray] = {}
         self.need_relief = None
         self.need_category_p = NEED_CATEGORY_P.copy()
@@ -367,7 +367,7 @@ class GovernanceModel(mesa.Model):
         em = book.cls[o] == EMERGENCY
         if em.any():
             g = g.copy()
-            g[em] *= self.emergency_gain[book.community[o[em]]] * (1.0 + 0.5 * book.onsite[o[em]])
+            g[em] *= self.emergency_gain[book.community[o[em]]] * (1.0 + self.onsite_gain * book.onsite[o[em]])
         return g
 
     def _cases_day(self, d: int, rng: np.random.Generator) -> None:

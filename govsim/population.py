@@ -13,8 +13,8 @@ The daily resident step (the part the reference implementation in
                                                         # reports, which run before this step)
     nb_share = W @ active                               # weighted share of active neighbours
     weekly:  trust and efficacy fade toward their baselines (memory), belonging integrates
-             nb_share, dependency fades (it is raised only by being served by government,
-             see govsim.attitudes), disposition (the static part of the participation
+             nb_share, dependency fades (it is raised by being served by government,
+             govsim.attitudes, and by top-down programmes), disposition (the static part of the participation
              logit) is recomputed; satisfaction is not relaxed here: it follows experience
              (govsim.attitudes)
     online:  residents with an open online channel take part with

@@ -34,7 +34,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 LEVEL_COLOURS = {
     "residents": "#8dd3c7", "grid": "#ffffb3", "ngo": "#bebada", "committee": "#80b1d3",
-    "council": "#fdb462", "street": "#fb8072", "district": "#d9d9d9",
+    "council": "#fdb462", "centre": "#b3de69", "company": "#fccde5", "agency": "#bc80bd",
+    "street": "#fb8072", "district": "#d9d9d9",
 }
 
 
@@ -73,21 +74,20 @@ def chains_figure(path: Path) -> None:
     for ax, (label, pilots) in zip(axes, rows, strict=True):
         regime = label.split(" +")[0]
         inst = compile_institutions(regime, None, pilots)
-        approvers = set(inst.data.approval_levels)
         for ci, cls in enumerate(CLASSES):
             y = len(CLASSES) - 1 - ci
             ax.text(-0.1, y, cls, ha="right", va="center", fontsize=7)
             for k, lv in enumerate(inst.data.chains[cls]):
-                bold = cls == "approval" and lv in approvers
+                bold = cls == "approval"
                 ax.add_patch(plt.Rectangle((k * 1.1, y - 0.38), 1.0, 0.76, color=LEVEL_COLOURS[lv],
                                            ec="black" if bold else "none", lw=1.0))
                 ax.text(k * 1.1 + 0.5, y, lv, ha="center", va="center", fontsize=6.5,
                         weight="bold" if bold else "normal")
-        ax.set_xlim(-1.6, 5 * 1.1)
+        ax.set_xlim(-1.6, 6 * 1.1)
         ax.set_ylim(-0.6, len(CLASSES) - 0.4)
         ax.set_title(label, fontsize=8, loc="left")
         ax.axis("off")
-    fig.suptitle("Escalation chains (left = entry level); bold box = may approve approval cases", fontsize=8)
+    fig.suptitle("Escalation chains (left = entry level); approval: every bold box signs off in turn", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

@@ -48,7 +48,6 @@ class Committee(mesa.Agent):
         # Set by the government each year / by the model each day.
         self.workers = 0.0
         self.assistants = 0.0
-        self.dispatched = 0.0
         self.admin_hours = 0.0  # administrative load pushed down, hours/day
         self.delegated_hours = 0.0  # hours funded with delegated tasks (power and money follow task)
         self.supervision_hours = 0.0
@@ -73,8 +72,8 @@ class Committee(mesa.Agent):
     @property
     def staff_hours(self) -> float:
         """All hours the committee's people work in a day: paid posts (community workers,
-        assistants, staff dispatched by government), unpaid members, delegated-task hires."""
-        return ((self.workers + self.assistants + self.dispatched) * STAFF_HOURS
+        assistants), unpaid members, delegated-task hires, helpers hired with the fund."""
+        return ((self.workers + self.assistants) * STAFF_HOURS
                 + self.volunteer_members * self.member_hours + self.delegated_hours + self.helper_hours)
 
     def plan_day(self) -> None:

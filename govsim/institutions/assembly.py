@@ -114,7 +114,11 @@ class MemberAssembly(Institution):
         # delegates, who back proposals at the representatives' average rate).
         trust = pop.trust_comm[present]
         p_yes = sigmoid(CONSENT_SLOPE * (trust - 0.5) + 0.5 * m.cases.severity[proposals][:, None])
-        yes = (m.rng.random(p_yes.shape) < p_yes).mean(axis=1)
+        units = int(self.unit_seats[c])
+        votes = (m.rng.random(p_yes.shape) < p_yes).sum(axis=1)
+        if units:
+            votes = votes + m.rng.binomial(units, p_yes.mean(axis=1))
+        yes = votes / (len(present) + units)
         passed = proposals[yes > self.s.consent_threshold]
         self.proposals_passed += len(passed)
         self.proposals_rejected += len(proposals) - len(passed)

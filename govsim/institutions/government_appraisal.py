@@ -64,7 +64,8 @@ class GovernmentAppraisal(Institution):
         comm = book.community[:n]
         win = book.detected[:n] > start
         hot = np.bincount(comm, weights=win & (book.channel[:n] == HOTLINE), minlength=self.C)
-        left = np.bincount(comm, weights=win & book.left_community[:n], minlength=self.C)
+        left = np.bincount(comm, weights=win & book.left_community[:n] & (book.channel[:n] != HOTLINE),
+                           minlength=self.C)
         per100 = (hot + left) / np.maximum(m.structure.community_households / 100.0, 1e-9)
         complaints = 1.0 / (1.0 + per100 / 10.0)
         fw = book.first_worked[:n]

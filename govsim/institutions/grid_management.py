@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from govsim.cases import GRID_SCREENING
 from govsim.institutions.base import Institution
-from govsim.regimes import APPROVAL, EMERGENCY, GRID, HOURS_PER_CASE
+from govsim.regimes import APPROVAL, EMERGENCY, GRID, HOURS_PER_CASE, LEVELS, OUTSIDE, insert_level
 
 STAFF_HOURS = 8.0
 GRID_CASE_SHARE = 0.4  # share of grid workers' time spent handling cases (the rest screens)
@@ -60,8 +60,12 @@ class GridManagement(Institution):
         chains = dict(data.chains)
         chains["general"] = ("grid",) + tuple(lv for lv in chains["general"] if lv not in ("grid", "residents"))
         chains["coordination"] = tuple(lv for lv in chains["coordination"] if lv not in ("grid", "residents"))
-        chains["emergency"] = ("district",)
-        chains["approval"] = ("committee", "street", "district")
+        # Emergencies are reported up at once: the district acts (after any responder already
+        # in the community); approvals: the community accepts, the street reviews, the district
+        # approves.
+        chains["emergency"] = insert_level(tuple(lv for lv in chains["emergency"] if lv != "street"), "district", ())
+        first = chains["approval"][0] if not OUTSIDE[LEVELS.index(chains["approval"][0])] else "committee"
+        chains["approval"] = (first, "street", "district")
         return data.model_copy(update={"chains": chains})
 
     def install(self) -> None:
@@ -80,7 +84,7 @@ class GridManagement(Institution):
         self.scores = np.full(self.n, np.nan)
         self.scorings = 0
         self.posted = 0
-
+        m.onsite_gain = self.s.onsite_gain
     def detection(self, pending):
         g = self.m.cases.grid[pending]
         return [(GRID_SCREENING, np.minimum(1.0, self.screening * self.effort[g]))]

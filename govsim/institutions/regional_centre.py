@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from govsim.institutions.base import Institution, due, window_rate
-from govsim.regimes import CENTRE, HOURS_PER_CASE, insert_after
+from govsim.regimes import APPROVAL, CENTRE, HOURS_PER_CASE, OUTSIDE, insert_after
 
 STAFF_HOURS = 8.0
 
@@ -79,7 +79,10 @@ class RegionalCentre(Institution):
         m = self.m
         book = m.cases
         o = book.open_idx
-        mine = o[(book.community[o] == c) & np.isin(book.resident[o], attendees)]
+        # Within delegated powers: attendees' requests still in the community, not proposals
+        # that need sign-off.
+        mine = o[(book.community[o] == c) & np.isin(book.resident[o], attendees) & (book.cls[o] != APPROVAL)
+                 & ~OUTSIDE[book.level[o]]]
         mine = mine[: self.s.head_cases_per_meeting]
         if len(mine) == 0:
             return 0
