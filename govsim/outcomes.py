@@ -1,0 +1,336 @@
+"""The outcome registry: one entry per outcome, with its display names in English and Chinese,
+unit, kind, direction and smallest effect of interest; plus display names of regimes,
+parameters and other terms, and the language setting.
+
+Reports, plots, the CLI summary, the app and the notebooks read their labels from here.
+To add an outcome, add one :class:`Outcome` to :data:`OUTCOMES` (the ``_add`` calls below).
+Names that are not registered fall back gracefully to the name itself, so a new model
+reporter shows up (under its own name) before anyone registers it::
+
+    from govsim.outcomes import label, smallest_effect, set_language
+
+    label("mean_trust_gov")             # 'Trust in government (mean)'
+    label("mean_trust_gov", "zh")       # '对政府的信任（均值）'
+    label("hybrid", "zh")               # '混合型（日本式）'
+    label("something_new")              # 'something_new'
+    smallest_effect("cost_per_resolved_case", reference=400.0)   # 20.0 (5% of 400)
+
+The Chinese terms follow the field reports (居委会, 网格化管理, 社区协商, 参与式预算, ...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "GROUPS",
+    "LANGS",
+    "OUTCOMES",
+    "TERMS",
+    "Outcome",
+    "get_language",
+    "group_of",
+    "is_share",
+    "label",
+    "outcome",
+    "register",
+    "set_language",
+    "smallest_effect",
+    "unit",
+    "use_language",
+]
+
+LANGS = ("en", "zh")
+Kind = Literal["share", "count", "money", "days", "hours", "attitude", "level", "other"]
+Direction = Literal["higher", "lower", "neutral"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One outcome (a summary metric or a daily reporter).
+
+    ``sesoi`` is the smallest effect of interest as an absolute difference in the outcome's
+    own scale (a share's 0.01 is one percentage point); ``sesoi_rel`` is one relative to the
+    reference mean (0.05 = 5 %). When both are given, the larger applies. ``direction`` says
+    whether higher values are better (``"higher"``), worse (``"lower"``) or neither.
+    """
+
+    name: str
+    en: str
+    zh: str
+    kind: Kind = "count"
+    direction: Direction = "neutral"
+    sesoi: float | None = None
+    sesoi_rel: float | None = None
+    group: str = "other"
+    unit_en: str = ""
+    unit_zh: str = ""
+
+
+#: The registry: outcome name -> :class:`Outcome`.
+OUTCOMES: dict[str, Outcome] = {}
+
+#: Display groups of the CLI summary, in order: key -> (English, Chinese).
+GROUPS: dict[str, tuple[str, str]] = {
+    "participation": ("Participation", "居民参与"),
+    "resolution": ("Conflict resolution", "矛盾化解"),
+    "cost": ("Cost", "成本"),
+    "attitudes": ("Attitudes", "居民态度"),
+    "other": ("Other", "其他"),
+}
+
+_UNITS = {  # kind -> (English unit, Chinese unit)
+    "share": ("%", "%"), "money": ("yuan", "元"), "days": ("days", "天"),
+    "hours": ("hours", "小时"), "count": ("", ""), "attitude": ("0-1", "0-1"),
+    "level": ("", ""), "other": ("", ""),
+}
+# Default smallest effects of interest by kind (absolute, relative).
+_SESOI = {
+    "share": (0.01, None), "attitude": (0.02, None), "money": (None, 0.05),
+    "hours": (None, 0.05), "count": (None, 0.05), "days": (0.5, 0.05), "level": (0.1, None),
+    "other": (None, None),
+}
+
+
+def register(outcome: Outcome) -> Outcome:
+    """Add (or replace) an outcome in the registry; fill its unit from its kind."""
+    ue, uz = _UNITS.get(outcome.kind, ("", ""))
+    if not outcome.unit_en and not outcome.unit_zh:
+        outcome = Outcome(**{**outcome.__dict__, "unit_en": ue, "unit_zh": uz})
+    OUTCOMES[outcome.name] = outcome
+    return outcome
+
+
+def _add(name: str, en: str, zh: str, kind: Kind, direction: Direction = "neutral",
+         group: str = "other", sesoi: float | None = None,
+         sesoi_rel: float | None = None) -> None:
+    a, r = _SESOI[kind]
+    if sesoi is None and sesoi_rel is None:
+        sesoi, sesoi_rel = a, r
+    register(Outcome(name, en, zh, kind, direction, sesoi, sesoi_rel, group))
+
+
+# --------------------------------------------------------------------------- participation
+_add("participation_rate", "Participation rate (active in last 30 days)",
+     "居民参与率（近30天有参与）", "share", "higher", "participation")
+_add("mean_participation_rate", "Participation rate (mean over the run)",
+     "居民参与率（全期平均）", "share", "higher", "participation")
+_add("meeting_attendance", "Meeting attendance (last meeting)",
+     "居民会议出席率（最近一次）", "share", "higher", "participation")
+_add("volunteers", "Volunteers", "志愿者人数", "count", "higher", "participation")
+_add("volunteer_hours", "Volunteer hours", "志愿服务时长（小时）", "hours", "higher",
+     "participation")
+_add("ladder_level", "Participation ladder (1 informed .. 5 self-governing)",
+     "参与阶梯（1 知情 … 5 自治）", "level", "higher", "participation")
+# --------------------------------------------------------------------------- resolution
+_add("cases_arisen", "Cases arisen", "产生的事项数", "count", "neutral", "resolution")
+_add("cases_detected", "Cases detected (screened)", "发现（排查）的事项数", "count", "neutral",
+     "resolution")
+_add("cases_resolved", "Cases resolved", "已化解事项数", "count", "higher", "resolution")
+_add("cases_lapsed", "Cases lapsed", "失效事项数", "count", "lower", "resolution")
+_add("cases_abandoned", "Cases abandoned", "放弃的事项数", "count", "lower", "resolution")
+_add("open_cases", "Open cases", "未结事项数", "count", "lower", "resolution")
+_add("resolution_rate", "Resolution rate (resolved / arisen)", "化解率（化解 / 产生）",
+     "share", "higher", "resolution")
+_add("screened_resolution_rate", "Resolution rate of screened cases (resolved / detected)",
+     "排查事项化解率（化解 / 发现）", "share", "higher", "resolution")
+_add("self_resolution_share", "Share of resolved cases settled inside the community",
+     "社区内自行化解的比例", "share", "higher", "resolution")
+_add("disputes_arisen", "Disputes arisen", "产生的纠纷数", "count", "lower", "resolution")
+_add("disputes_detected", "Disputes detected", "发现的纠纷数", "count", "neutral", "resolution")
+_add("disputes_resolved", "Disputes resolved", "已化解纠纷数", "count", "higher", "resolution")
+_add("dispute_screened_resolution_rate", "Dispute resolution rate (resolved / detected)",
+     "纠纷化解率（化解 / 发现）", "share", "higher", "resolution")
+_add("dispute_self_resolution_share", "Share of resolved disputes settled inside the community",
+     "社区内自行化解的纠纷比例", "share", "higher", "resolution")
+_add("mean_days_to_resolution", "Days to resolution (mean)", "化解所需天数（均值）", "days",
+     "lower", "resolution")
+_add("median_days_to_resolution", "Days to resolution (median)", "化解所需天数（中位数）",
+     "days", "lower", "resolution")
+_add("escalations", "Escalations", "上报（升级）次数", "count", "lower", "resolution")
+_add("collective_incidents", "Collective incidents", "群体性事件", "count", "lower",
+     "resolution", sesoi=1.0)
+_add("unresolved_open", "Cases still open at the end", "期末未结事项", "count", "lower",
+     "resolution")
+# --------------------------------------------------------------------------- cost
+_add("fiscal_spending", "Government spending (yuan)", "政府财政支出（元）", "money", "lower",
+     "cost")
+_add("ngo_contract_spending", "NGO contract spending (yuan)", "社会组织购买服务支出（元）",
+     "money", "neutral", "cost")
+_add("ngo_grant_spending", "NGO grant spending (yuan)", "社会组织资助支出（元）", "money",
+     "neutral", "cost")
+_add("donations", "Donations (yuan)", "捐赠（元）", "money", "neutral", "cost")
+_add("committee_staff_hours", "Committee staff hours", "居委会工作人员工时", "hours", "lower",
+     "cost")
+_add("resident_hours", "Residents' time (hours)", "居民投入时间（小时）", "hours", "neutral",
+     "cost")
+_add("resident_time_value", "Value of residents' time (yuan)", "居民时间折价（元）", "money",
+     "neutral", "cost")
+_add("cost_per_resolved_case", "Fiscal cost per resolved case (yuan)",
+     "每化解一件事项的财政成本（元）", "money", "lower", "cost")
+_add("social_cost_per_resolved_case", "Social cost per resolved case (yuan)",
+     "每化解一件事项的社会成本（元）", "money", "lower", "cost")
+# --------------------------------------------------------------------------- attitudes
+_add("mean_trust_gov", "Trust in government (mean)", "对政府的信任（均值）", "attitude",
+     "higher", "attitudes")
+_add("mean_trust_comm", "Trust in the community (mean)", "对社区的信任（均值）", "attitude",
+     "higher", "attitudes")
+_add("mean_belonging", "Sense of belonging (mean)", "社区归属感（均值）", "attitude", "higher",
+     "attitudes")
+_add("mean_satisfaction", "Satisfaction (mean)", "满意度（均值）", "attitude", "higher",
+     "attitudes")
+# --------------------------------------------------------------------------- other
+_add("ngos", "NGOs", "社会组织数量", "count", "neutral")
+_add("ngo_staff", "NGO staff", "社会组织工作人员", "count", "neutral")
+
+
+#: Display names of regimes, parameters, pilots and other terms: name -> (English, Chinese).
+TERMS: dict[str, tuple[str, str]] = {
+    # regimes (the model's own labels say which country each resembles)
+    "self_governing": ("Self-governing (US-style)", "自治型（美国式）"),
+    "government_led": ("Government-led (Singapore-style)", "政府主导型（新加坡式）"),
+    "hybrid": ("Hybrid (Japan-style)", "混合型（日本式）"),
+    # grouping columns
+    "regime": ("Regime", "治理模式"),
+    "point": ("Parameter point", "参数点"),
+    "replicate": ("Replicate", "重复"),
+    "scenario": ("Scenario", "情景"),
+    "day": ("Day", "天"),
+    # levels of the escalation chains
+    "residents": ("Residents", "居民"),
+    "committee": ("Residents' committee", "居委会"),
+    "owners_committee": ("Owners' committee", "业主委员会"),
+    "ngo": ("NGO / social organisation", "社会组织"),
+    "street": ("Street office", "街道办事处"),
+    "district": ("District", "区"),
+    "grid": ("Grid", "网格"),
+    # pilots and parameters
+    "pilots.grid_management": ("Grid management pilot", "网格化管理试点"),
+    "grid_management": ("Grid management", "网格化管理"),
+    "pilots.grid_screening": ("Grid screening probability", "网格排查概率"),
+    "pilots.households_per_grid": ("Households per grid", "每网格户数"),
+    "pilots.grid_staff_per_grid": ("Grid staff per grid", "每网格工作人员"),
+    "pilots.ngo_outsourcing": ("NGO outsourcing pilot", "政府购买社会组织服务试点"),
+    "ngo_outsourcing": ("NGO outsourcing", "政府购买社会组织服务"),
+    "pilots.deliberation_council": ("Deliberation council pilot", "社区协商议事会试点"),
+    "deliberation_council": ("Deliberation council", "社区协商议事会"),
+    "pilots.participatory_budget": ("Participatory budget pilot", "参与式预算试点"),
+    "participatory_budget": ("Participatory budgeting", "参与式预算"),
+    "government.funding_rule": ("Funding rule", "经费拨付规则"),
+    "cases.fester_days": ("Days until an unseen case hardens", "未发现事项激化天数"),
+    "cases.need_rate": ("Needs per household and year", "每户每年需求数"),
+    "cases.dispute_rate": ("Disputes per household and year", "每户每年纠纷数"),
+    "cases.hotline_report_base": ("Hotline use (base)", "热线使用倾向（基准）"),
+    "cases.abandon_rate": ("Daily chance of giving up", "每日放弃概率"),
+    "committees.mediation_skill": ("Committee mediation skill", "居委会调解能力"),
+    "behaviour.social_weight": ("Social influence", "社会影响强度"),
+    "admin_pushdown": ("Admin push-down to the committee", "行政事务下沉到居委会"),
+    "intervention_intensity": ("Government intervention", "政府干预强度"),
+    "households": ("Households", "户数"),
+    "need_rate": ("Needs / household / yr", "每户每年需求"),
+    "dispute_rate": ("Disputes / household / yr", "每户每年纠纷"),
+    "social_weight": ("Social influence", "社会影响强度"),
+    "days": ("Days to simulate", "模拟天数"),
+    "seed": ("Random seed", "随机种子"),
+    # words used in the app and reports
+    "deliberation": ("Deliberation", "社区协商"),
+    "migrant": ("Migrant", "流动人口"),
+    "local": ("Local resident", "本地居民"),
+}
+
+_lang = os.environ.get("GOVSIM_LANG", "en") if os.environ.get("GOVSIM_LANG") in LANGS else "en"
+
+
+def _check(lang: str) -> str:
+    if lang not in LANGS:
+        raise ValueError(f"language {lang!r}; allowed: {', '.join(LANGS)}")
+    return lang
+
+
+def set_language(lang: str) -> None:
+    """Set the default display language (``"en"`` or ``"zh"``) for labels and reports."""
+    global _lang
+    _lang = _check(lang)
+
+
+def get_language() -> str:
+    """The default display language (``"en"`` unless set, or the GOVSIM_LANG variable)."""
+    return _lang
+
+
+@contextlib.contextmanager
+def use_language(lang: str | None) -> Iterator[str]:
+    """Temporarily switch the default language (``None`` keeps it)."""
+    global _lang
+    old = _lang
+    if lang is not None:
+        _lang = _check(lang)
+    try:
+        yield _lang
+    finally:
+        _lang = old
+
+
+def _resolve(lang: str | None) -> str:
+    return _lang if lang is None else _check(lang)
+
+
+def outcome(name: str) -> Outcome | None:
+    """The registry entry of ``name``, or ``None`` for an unregistered name."""
+    return OUTCOMES.get(name)
+
+
+def label(name: str, lang: str | None = None) -> str:
+    """Display name of an outcome, regime, parameter or term; unknown names are returned as
+    they are (the lead adds outcomes to the model; they show under their own name until
+    registered)."""
+    lang = _resolve(lang)
+    o = OUTCOMES.get(name)
+    if o is not None:
+        return o.zh if lang == "zh" else o.en
+    t = TERMS.get(str(name))
+    if t is not None:
+        return t[1] if lang == "zh" else t[0]
+    return str(name)
+
+
+def unit(name: str, lang: str | None = None) -> str:
+    """Unit of an outcome (``"%"`` for shares, ``"yuan"``/``"元"`` for money, ...)."""
+    o = OUTCOMES.get(name)
+    if o is None:
+        return ""
+    return o.unit_zh if _resolve(lang) == "zh" else o.unit_en
+
+
+def is_share(name: str) -> bool:
+    """Whether the outcome is a share in [0, 1] (shown as a percentage)."""
+    o = OUTCOMES.get(name)
+    return o is not None and o.kind == "share"
+
+
+def group_of(name: str) -> str:
+    o = OUTCOMES.get(name)
+    return o.group if o is not None else "other"
+
+
+def smallest_effect(name: str, reference: float | None = None) -> float:
+    """The smallest difference of interest for ``name`` in its own units.
+
+    The larger of the absolute ``sesoi`` and ``sesoi_rel * |reference|`` (the reference is
+    usually the mean of the comparison's baseline group). NaN when the outcome is unknown or
+    has no threshold, in which case a report falls back to statistical significance alone.
+    """
+    o = OUTCOMES.get(name)
+    if o is None:
+        return math.nan
+    vals = []
+    if o.sesoi is not None:
+        vals.append(float(o.sesoi))
+    if o.sesoi_rel is not None and reference is not None and math.isfinite(reference):
+        vals.append(float(o.sesoi_rel) * abs(float(reference)))
+    return max(vals) if vals else math.nan
