@@ -31,6 +31,7 @@ __all__ = [
     "GROUPS",
     "LANGS",
     "OUTCOMES",
+    "REGIME_NOTES",
     "TERMS",
     "Outcome",
     "get_language",
@@ -189,6 +190,27 @@ _add("ngos", "NGOs", "社会组织数量", "count", "neutral")
 _add("ngo_staff", "NGO staff", "社会组织工作人员", "count", "neutral")
 
 
+#: Short explanations of the regimes: name -> (English, Chinese).
+REGIME_NOTES: dict[str, tuple[str, str]] = {
+    "self_governing": (
+        "An elected community committee decides local affairs; NGOs deliver services with "
+        "government grants; no government office in the community; residents self-organise.",
+        "由居民选举产生的社区委员会决定社区事务；社会组织在政府资助下提供服务；社区内没有"
+        "政府派出机构；居民自我组织。"),
+    "government_led": (
+        "Government agencies in the community decide and deliver top-down; strict hierarchy; "
+        "the residents' committee carries a heavy administrative load; residents rarely "
+        "initiate.",
+        "政府派驻社区的机构自上而下决策并提供服务；层级严格；居委会承担大量行政事务；居民"
+        "很少主动发起。"),
+    "hybrid": (
+        "Government plans, guides, funds and supervises; neighbourhood associations and NGOs "
+        "decide and deliver under budget rules; residents file requests and a local centre "
+        "convenes them and resolves on the spot.",
+        "政府规划、指导、出资并监督；居民自治组织和社会组织在预算规则下决策并提供服务；居民"
+        "提出诉求，由社区中心召集协商、就地化解。"),
+}
+
 #: Display names of regimes, parameters, pilots and other terms: name -> (English, Chinese).
 TERMS: dict[str, tuple[str, str]] = {
     # regimes (the model's own labels say which country each resembles)
@@ -209,6 +231,12 @@ TERMS: dict[str, tuple[str, str]] = {
     "street": ("Street office", "街道办事处"),
     "district": ("District", "区"),
     "grid": ("Grid", "网格"),
+    "council": ("Deliberation council", "社区协商议事会"),
+    # triage classes of the escalation chains
+    "general": ("General matters", "一般事项"),
+    "coordination": ("Coordination", "协调事项"),
+    "emergency": ("Emergencies", "紧急事项"),
+    "approval": ("Approvals", "审批事项"),
     # pilots and parameters
     "pilots.grid_management": ("Grid management pilot", "网格化管理试点"),
     "grid_management": ("Grid management", "网格化管理"),
