@@ -303,7 +303,7 @@ def metric_by_regime(
     ax.set_xticks(x, ticks, fontsize=9)
     ax.set_xlim(-0.6, len(groups) - 0.4)
     ax.set_xlabel(label(group), fontsize=9)
-    ax.set_ylabel(label(metric, axis=True), fontsize=9)
+    ax.set_ylabel(_wrap(label(metric, axis=True), 38), fontsize=9)
     ax.tick_params(axis="y", labelsize=8)
     ax.grid(axis="y", alpha=0.3)
     _floor_at_zero(ax, metric, lows)
@@ -351,7 +351,7 @@ def metric_vs_parameter(
         ax.fill_between(xv, rows["ci_low"] * s, rows["ci_high"] * s, color=colour, alpha=0.2,
                         linewidth=0)
     ax.set_xlabel(label(param), fontsize=9)
-    ax.set_ylabel(label(metric, axis=True), fontsize=9)
+    ax.set_ylabel(_wrap(label(metric, axis=True), 38), fontsize=9)
     ax.tick_params(labelsize=8)
     ax.grid(alpha=0.3)
     ax.legend(title=label(group), fontsize=8, title_fontsize=8, frameon=False, loc="best")
@@ -428,10 +428,10 @@ def tradeoff(
         from matplotlib.cm import ScalarMappable
 
         cbar = fig.colorbar(ScalarMappable(norm=norm, cmap="viridis"), ax=ax)
-        cbar.set_label(label(size_or_color, axis=True), fontsize=8)
+        cbar.set_label(_wrap(label(size_or_color, axis=True), 38), fontsize=8)
         cbar.ax.tick_params(labelsize=7)
-    ax.set_xlabel(label(x, axis=True), fontsize=9)
-    ax.set_ylabel(label(y, axis=True), fontsize=9)
+    ax.set_xlabel(_wrap(label(x, axis=True), 60), fontsize=9)
+    ax.set_ylabel(_wrap(label(y, axis=True), 38), fontsize=9)
     ax.tick_params(labelsize=8)
     ax.grid(alpha=0.3)
     ax.margins(0.12)
