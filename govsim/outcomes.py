@@ -153,7 +153,8 @@ _add("mean_days_to_resolution", "Days to resolution (mean)", "化解所需天数
      "lower", "resolution")
 _add("median_days_to_resolution", "Days to resolution (median)", "化解所需天数（中位数）",
      "days", "lower", "resolution")
-_add("escalations", "Escalations", "上报（升级）次数", "count", "lower", "resolution")
+# neutral: fewer escalations may mean problems solved locally, or problems never passed on
+_add("escalations", "Escalations", "上报（升级）次数", "count", "neutral", "resolution")
 _add("collective_incidents", "Collective incidents", "群体性事件", "count", "lower",
      "resolution", sesoi=1.0)
 _add("unresolved_open", "Cases still open at the end", "期末未结事项", "count", "lower",

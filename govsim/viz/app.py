@@ -36,7 +36,8 @@ __all__ = [
 ]
 
 TITLE = "govsim: community governance"
-NETWORK_EVERY = 3  # while playing, repaint the network every this many days (always on Step)
+FRAME_BUDGET_S = 0.04  # while playing: simulate up to this long per picture shown
+SPEEDS = {"max": None, "30": 30, "10": 10, "3": 3}  # simulated days per second
 
 # The app's parameters: TeachingModel keyword -> widget description.
 MODEL_PARAMS: dict[str, dict[str, Any]] = {
@@ -74,9 +75,10 @@ _TEXT = {  # key -> (English, Chinese)
     "calm": ("calm", "平静"), "angry": ("grievance (red: near the incident threshold)",
                                         "不满（红色：接近群体性事件阈值）"),
     "na": ("n/a (nothing resolved yet)", "无（尚无化解事项）"),
-    "timing": ("last day took", "上一天用时"),
+    "timing": ("one day takes", "每天用时"),
     "previous": ("dashed: the run before the last Reset", "虚线：上次重置前的运行"),
     "own": ("regime's own", "该模式默认"),
+    "speed": ("Days per second", "每秒模拟天数"),
 }
 _PARAM_TEXT = {
     "households": ("Households", "户数"),
@@ -147,6 +149,7 @@ class Session:
         self.series = {k: [v] for k, v in first.items()}
         self.step_ms = math.nan
         self.model_ms = math.nan
+        self.days_per_frame = 1
         self._net_png = self._paint_network()
         self._charts_png = self.charts.render(self._arrays())
 
@@ -172,20 +175,45 @@ class Session:
             self.charts = ChartsPicture(self.params["days"], self.previous, lang)
             self._charts_png = self.charts.render(self._arrays())
 
-    def step(self, draw_network: bool = True) -> None:
-        """One simulated day, then the pictures (the network only if ``draw_network``)."""
+    def step(self, draw_network: bool = True, draw: bool = True) -> None:
+        """One simulated day, then the pictures (the network only if ``draw_network``; none
+        if not ``draw``: while playing, several days can share one picture)."""
         with self.lock:
             t0 = time.perf_counter()
             self.model.step()
             t1 = time.perf_counter()
             for k, v in today(self.model).items():
                 self.series[k].append(v)
-            if draw_network:
-                self._net_png = self._paint_network()
-            self._charts_png = self.charts.render(self._arrays())
+            if draw:
+                self._draw(draw_network)
             t2 = time.perf_counter()
             self.model_ms = 1000 * (t1 - t0)
             self.step_ms = 1000 * (t2 - t0)
+            self.days_per_frame = 1
+
+    def _draw(self, network: bool = True) -> None:
+        if network:
+            self._net_png = self._paint_network()
+        self._charts_png = self.charts.render(self._arrays())
+
+    def advance(self, budget_s: float = 0.04) -> int:
+        """Simulate days for up to ``budget_s`` seconds (at least one, at most to the end),
+        then draw the pictures once; returns the number of days. The page thus shows every
+        day's values on the charts while its frame rate stays what the browser can take."""
+        t0 = time.perf_counter()
+        n = 0
+        while True:
+            self.step(draw=False)
+            n += 1
+            if self.done or time.perf_counter() - t0 >= budget_s:
+                break
+        with self.lock:
+            t1 = time.perf_counter()
+            self._draw(network=True)
+            t2 = time.perf_counter()
+            self.step_ms = 1000 * ((t1 - t0) / n + (t2 - t1))  # per day, as if drawn daily
+            self.days_per_frame = n
+        return n
 
     def frame(self) -> dict[str, Any]:
         """What the page shows now (a new dict each time, so Solara re-renders)."""
@@ -202,6 +230,7 @@ class Session:
                 "cost_per_resolved_case": last["cost_per_resolved_case"],
                 "cases_arisen": int(c["arisen"]), "cases_resolved": int(c["resolved"]),
                 "step_ms": self.step_ms, "model_ms": self.model_ms,
+                "days_per_frame": self.days_per_frame,
                 "regime": m.scenario.regime, "pilots": list(m.institutions.pilots),
                 "admin_pushdown": float(m.institutions.data.admin_pushdown),
                 "intervention_intensity": float(m.institutions.data.intervention_intensity),
@@ -276,8 +305,15 @@ def chains_html(regime: str, lang: str) -> str:
 def _timing(f: dict[str, Any], lang: str) -> str:
     if not np.isfinite(f["step_ms"]):
         return ""
+    k = f.get("days_per_frame", 1)
+    if lang == "zh":
+        per = f"；每幅画面 <span class='govsim-days-per-frame'>{k}</span> 天" if k > 1 else ""
+        return (f"每天用时 <span class='govsim-step-ms'>{f['step_ms']:.0f}</span> 毫秒"
+                f"（模型 {f['model_ms']:.0f} 毫秒）{per}")
+    per = (f"; <span class='govsim-days-per-frame'>{k}</span> days per picture" if k > 1
+           else "")
     return (f"{_t('timing', lang)} <span class='govsim-step-ms'>{f['step_ms']:.0f}</span> ms "
-            f"({'model' if lang == 'en' else '模型'} {f['model_ms']:.0f} ms)")
+            f"(model {f['model_ms']:.0f} ms){per}")
 
 
 @solara.component
@@ -370,6 +406,7 @@ def TeachingApp(initial: dict[str, Any] | None = None):
     done = solara.use_memo(lambda: solara.reactive(False), dependencies=[])
     playing = solara.use_reactive(False)
     colour_by = solara.use_reactive(COLOUR_MODES[0])
+    speed = solara.use_reactive("max")
     s: Session = current.value
 
     def reset():
@@ -406,18 +443,21 @@ def TeachingApp(initial: dict[str, Any] | None = None):
     def play_loop(cancel: threading.Event):
         if not playing.value:
             return
-        k = 0
         while playing.value and not cancel.is_set():
             if s.done:
                 playing.set(False)
                 break
-            k += 1
-            drawn = k % NETWORK_EVERY == 0
-            s.step(draw_network=drawn)
-            publish(network=drawn)
-            time.sleep(0.002)
-        if not s.done:  # show the network as it is when play stops
-            s.recolour(s.colour_by)
+            rate = SPEEDS[speed.value]
+            t0 = time.perf_counter()
+            if rate is None:
+                # as many days as fit in the frame budget, then one picture: the simulation
+                # runs at model speed and the page at the frame rate the browser can take
+                s.advance(FRAME_BUDGET_S)
+            else:
+                s.step(draw_network=True)
+            publish()
+            wait = (1.0 / rate if rate else 0.0) - (time.perf_counter() - t0)
+            time.sleep(max(wait, 0.002))
         publish()
 
     solara.use_thread(play_loop, dependencies=[playing.value, s])
@@ -442,6 +482,9 @@ def TeachingApp(initial: dict[str, Any] | None = None):
             solara.ToggleButtonsSingle(value="中文" if lg == "zh" else "English",
                                        values=["English", "中文"], on_value=on_lang, dense=True)
             StepButtons(done, playing, lg, reset, step)
+            solara.Text(_t("speed", lg), style={"font-size": "14px"})
+            solara.ToggleButtonsSingle(value=speed.value, values=list(SPEEDS),
+                                       on_value=speed.set, dense=True, classes=["govsim-speed"])
             Controls(params, lg)
             if s.previous is not None:
                 solara.Button(_t("clear", lg), on_click=clear_previous, text=True,
