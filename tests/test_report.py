@@ -278,3 +278,27 @@ def test_paired_test_uses_common_random_numbers():
     assert not welch["paired"] and paired["paired"]
     assert paired["p"] < 1e-6 < welch["p"]
     assert paired["verdict"] == "meaningful"  # 3 pp > 1 pp
+
+
+def test_boolean_parameter_effect_and_mixed_pairing(tmp_path):
+    rng = np.random.default_rng(4)
+    rows = []
+    for point, grid in enumerate((False, True)):
+        for regime in ("hybrid", "government_led"):
+            for rep in range(6):
+                rows.append({"regime": regime, "point": point, "replicate": rep, "seed": rep,
+                             "pilots.grid_management": grid,
+                             "self_resolution_share": 0.6 + 0.1 * grid + rng.normal(0, 0.01)})
+    df = pd.DataFrame(rows)
+    # one hybrid run lost: that pair cannot be paired one to one, the others can
+    df = df.drop(df.index[(df["regime"] == "hybrid") & (df["point"] == 1) & (df["replicate"] == 5)])
+    paths = write_report(df, tmp_path, ["self_resolution_share"],
+                         params=["pilots.grid_management"], figures=False)
+    eff = pd.read_csv(paths["parameter_effects"])
+    assert len(eff) == 2 and (eff["kind"] == "difference").all()
+    assert ((eff["estimate"] - 0.1).abs() < 0.02).all() and eff["meaningful"].all()
+    cmp = pd.read_csv(paths["comparisons"])
+    assert cmp["paired"].tolist() == [True, False]
+    text = paths["report"].read_text("utf-8")
+    assert "paired t-test" in text and "where the runs of a pair do not match" in text
+    assert "Grid management pilot" in text  # the parameter's display name in the effects table

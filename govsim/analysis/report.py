@@ -525,8 +525,7 @@ def _crn_pairing(df: pd.DataFrame, group: str, cells: list[str]) -> list[str]:
     per = df.groupby(keys, dropna=False)
     if not (per["seed"].nunique() == 1).all():
         return []
-    if not (per[group].nunique() == df[group].nunique()).all():
-        return []
+    # (a missing run only unpairs the comparisons it belongs to: compare() checks each pair)
     return ["replicate"]
 
 
@@ -758,6 +757,11 @@ def _write_report(df, out_dir, metrics, params, group, test, correction, rel_pre
     pname = _p_name(correction)
     family = int(comps.attrs.get("family_size", 0))
     tname = _test_name(test, is_paired)
+    if is_paired and not comps["paired"][np.isfinite(comps["p"])].all():
+        tname += _(f" ({_test_name(test, False)} where the runs of a pair do not match one to "
+                   "one; the `paired` column of comparisons.csv says which)",
+                   f"（两组运行不能一一对应时用{_test_name(test, False)}；见 comparisons.csv 的 "
+                   "`paired` 列）")
     if get_language() == "zh":
         md += ["", f"**方法。** 均值及其 {conf_pct} 置信区间（t 分布，自由度 n - 1，基于重复运行）。"
                f"{label(group)}两两比较" + ("（在每个参数点内）" if multi else "") + f"：{tname}；"
