@@ -1,4 +1,5 @@
-"""Command line: ``govsim run | sweep | compare | sensitivity | calibrate | app | validate | regimes``.
+"""Command line: ``govsim run | sweep | compare | plot | sensitivity | calibrate | app | validate |
+regimes``; ``--lang zh`` for Chinese labels, reports and figures.
 
 Errors in input (bad scenario, unknown regime, missing file...) print one line
 ``govsim: error: ...`` and exit with status 2.
@@ -14,45 +15,42 @@ from pathlib import Path
 
 from govsim.scenario import ScenarioError, default_scenario_path, load_scenario
 
+# The run summary: group -> (metric, number format). Labels come from the outcome registry
+# (govsim.outcomes), in English or Chinese (--lang); group titles from outcomes.GROUPS.
 SUMMARY_GROUPS = {
-    "Participation": [
-        ("participation_rate", "participation rate (active in last 30 days)", "pct"),
-        ("mean_participation_rate", "participation rate, mean over the run", "pct"),
-        ("meeting_attendance", "meeting attendance (last meeting)", "pct"),
-        ("volunteer_hours", "volunteer hours", "int"),
-        ("ladder_level", "participation ladder (1 informed .. 5 self-governing)", "f2"),
+    "participation": [
+        ("participation_rate", "pct"), ("mean_participation_rate", "pct"),
+        ("meeting_attendance", "pct"), ("volunteer_hours", "int"), ("ladder_level", "f2"),
     ],
-    "Conflict resolution": [
-        ("cases_arisen", "cases arisen (needs + disputes)", "int"),
-        ("cases_detected", "cases detected (screened)", "int"),
-        ("cases_resolved", "cases resolved", "int"),
-        ("resolution_rate", "resolution rate (resolved / arisen)", "pct"),
-        ("screened_resolution_rate", "resolved / screened", "pct"),
-        ("self_resolution_share", "self-resolution share (inside community)", "pct"),
-        ("mean_days_to_resolution", "days to resolution, mean", "f1"),
-        ("median_days_to_resolution", "days to resolution, median", "f1"),
-        ("escalations", "escalations", "int"),
-        ("collective_incidents", "collective incidents", "int"),
+    "resolution": [
+        ("cases_arisen", "int"), ("cases_detected", "int"), ("cases_resolved", "int"),
+        ("resolution_rate", "pct"), ("screened_resolution_rate", "pct"),
+        ("self_resolution_share", "pct"), ("mean_days_to_resolution", "f1"),
+        ("median_days_to_resolution", "f1"), ("escalations", "int"),
+        ("collective_incidents", "int"),
     ],
-    "Cost": [
-        ("fiscal_spending", "government spending (yuan)", "money"),
-        ("ngo_contract_spending", "NGO contract spending (yuan)", "money"),
-        ("committee_staff_hours", "committee staff hours", "int"),
-        ("resident_hours", "residents' time (hours)", "int"),
-        ("cost_per_resolved_case", "fiscal cost per resolved case (yuan)", "money"),
-        ("social_cost_per_resolved_case", "social cost per resolved case (yuan)", "money"),
+    "cost": [
+        ("fiscal_spending", "money"), ("ngo_contract_spending", "money"),
+        ("committee_staff_hours", "int"), ("resident_hours", "int"),
+        ("cost_per_resolved_case", "money"), ("social_cost_per_resolved_case", "money"),
     ],
-    "Attitudes": [
-        ("mean_trust_gov", "trust in government", "f3"),
-        ("mean_trust_comm", "trust in community", "f3"),
-        ("mean_belonging", "sense of belonging", "f3"),
-        ("mean_satisfaction", "satisfaction", "f3"),
+    "attitudes": [
+        ("mean_trust_gov", "f3"), ("mean_trust_comm", "f3"), ("mean_belonging", "f3"),
+        ("mean_satisfaction", "f3"),
     ],
 }
 
+# Summary figures left out of the terminal summary (they are in summary.json).
+SUMMARY_HIDDEN = frozenset({
+    "cases_lapsed", "cases_abandoned", "disputes_arisen", "disputes_detected",
+    "disputes_resolved", "dispute_screened_resolution_rate", "dispute_self_resolution_share",
+    "unresolved_open", "ngo_grant_spending", "donations", "resident_time_value", "ngos",
+    "ngo_staff",
+})
+
 
 def _fmt(value, kind: str) -> str:
-    if isinstance(value, float) and value != value:  # NaN: an undefined ratio
+    if value is None or (isinstance(value, float) and value != value):  # NaN: an undefined ratio
         return "n/a"
     if kind == "pct":
         return f"{100 * value:6.1f} %"
@@ -63,20 +61,60 @@ def _fmt(value, kind: str) -> str:
     return f"{value:.{int(kind[1])}f}"
 
 
-def format_summary(summary: dict) -> str:
-    lines = [
-        f"{summary['scenario']}  regime={summary['regime']}"
-        + (f" pilots={summary['pilots']}" if summary.get("pilots") else "")
-        + f"  funding={summary['funding_rule']}  seed={summary['seed']}  days={summary['days']}",
-        f"{summary['residents']:,} residents, {summary['households']:,} households, "
-        f"{summary['communities']} communit{'y' if summary['communities'] == 1 else 'ies'}",
-    ]
-    width = max(len(label) for group in SUMMARY_GROUPS.values() for _, label, _ in group)
-    for title, rows in SUMMARY_GROUPS.items():
-        lines.append("")
-        lines.append(title)
-        for key, label, kind in rows:
-            lines.append(f"  {label:<{width}}  {_fmt(summary[key], kind):>14}")
+def _width(text: str) -> int:
+    """Display width in a terminal (CJK characters take two columns)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def format_summary(summary: dict, lang: str | None = None) -> str:
+    """The run summary for a terminal, labels from :mod:`govsim.outcomes` in ``lang``.
+
+    Outcomes the model adds later (numeric keys not in :data:`SUMMARY_GROUPS`) are listed
+    under their registry group, or "Other", by their registry label or their own name.
+    """
+    from govsim.metrics import SUMMARY_METRICS
+    from govsim.outcomes import GROUPS, get_language, group_of, label, outcome, use_language
+
+    with use_language(lang):
+        zh = get_language() == "zh"
+        n_comm = summary["communities"]
+        head = [
+            f"{summary['scenario']}  "
+            + (f"治理模式={label(summary['regime'])}" if zh
+               else f"regime={summary['regime']} ({label(summary['regime'])})")
+            + (f" pilots={summary['pilots']}" if summary.get("pilots") else "")
+            + f"  funding={summary['funding_rule']}  seed={summary['seed']}  days={summary['days']}",
+            (f"{summary['residents']:,} 名居民，{summary['households']:,} 户，{n_comm} 个社区" if zh
+             else f"{summary['residents']:,} residents, {summary['households']:,} households, "
+             f"{n_comm} communit{'y' if n_comm == 1 else 'ies'}"),
+        ]
+        groups = {k: list(v) for k, v in SUMMARY_GROUPS.items()}
+        shown = {m for rows in groups.values() for m, _ in rows}
+        for m in SUMMARY_METRICS:  # outcomes added to the model later
+            if m in summary and m not in shown and m not in SUMMARY_HIDDEN \
+                    and isinstance(summary[m], int | float):
+                o = outcome(m)
+                kind = {"share": "pct", "money": "money", "count": "int", "hours": "int",
+                        "days": "f1"}.get(o.kind if o else "", "f3")
+                groups.setdefault(group_of(m), []).append((m, kind))
+        rows = [(g, [(label(m), _fmt(summary.get(m), kind)) for m, kind in items if m in summary])
+                for g, items in groups.items()]
+        width = max(_width(text) for _g, items in rows for text, _v in items)
+        lines = list(head)
+        for g, items in rows:
+            if not items:
+                continue
+            lines.append("")
+            en, zh_title = GROUPS.get(g, (g, g))
+            lines.append(zh_title if zh else en)
+            for text, value in items:
+                lines.append(f"  {_pad(text, width)}  {value:>14}")
     return "\n".join(lines)
 
 
@@ -147,7 +185,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     model.run(progress=not args.quiet)
     elapsed = time.perf_counter() - t0
     summary = model.summary()
-    print(format_summary(summary))
+    print(format_summary(summary, getattr(args, "lang", None)))
     files = write_outputs(model, out, args.format)
     print(f"\nwrote {', '.join(f.name for f in files)} to {out}/  ({elapsed:.1f} s)")
     return 0
@@ -319,36 +357,155 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(out: Path, quiet: bool = False, metrics: list[str] | None = None, test: str = "welch") -> int:
-    from govsim.analysis import format_table, group_stats, write_report
+def _load_results(out: Path):
+    """(run table, manifest) of a results directory: the run files of a sweep, else a shipped
+    results.parquet / results.csv. One-line errors say how to regenerate."""
+    import pandas as pd
+
     from govsim.experiment import ResultStore
 
-    store = ResultStore(out)
-    manifest = store.manifest()
-    df = store.load()
+    manifest = {}
+    if (out / "manifest.json").is_file():
+        manifest = json.loads((out / "manifest.json").read_text())
+    df = pd.DataFrame()
+    if (out / "runs").is_dir() and manifest:
+        df = ResultStore(out).load()
     if df.empty:
-        raise ScenarioError(f"{out}: no finished runs yet")
+        for name in ("results.parquet", "results.csv"):
+            if (out / name).is_file():
+                df = pd.read_parquet(out / name) if name.endswith("parquet") else pd.read_csv(out / name)
+                break
+    if df.empty:
+        how = (f"govsim sweep {manifest['file']} --out {out}" if manifest.get("file")
+               else f"govsim sweep EXPERIMENT.toml --out {out}")
+        raise ScenarioError(f"{out}: no finished runs and no results table; regenerate with: {how}")
+    if "regime" not in df.columns:
+        raise ScenarioError(f"{out}: the results table has no 'regime' column; is it a sweep's?")
+    return df, manifest
+
+
+def _metric_columns(df, manifest: dict, metrics: list[str] | None) -> list[str]:
+    from govsim.outcomes import OUTCOMES
+
     if metrics:
-        unknown = [m for m in metrics if m not in df.columns or m in ("run_id", "regime")]
+        unknown = [m for m in metrics if m not in df.columns]
         if unknown:
-            have = [m for m in manifest["spec"]["metrics"] if m in df.columns]
-            raise ScenarioError(f"--metrics: unknown metric {unknown[0]!r} in {out}; allowed: {', '.join(have)}")
-    metrics = metrics or [m for m in manifest["spec"]["metrics"] if m in df.columns]
+            raise ScenarioError(f"--metrics: {', '.join(unknown)} not in the results table; "
+                                f"available: {', '.join(c for c in df.columns if c in OUTCOMES)}")
+        return list(metrics)
+    wanted = manifest.get("spec", {}).get("metrics") or [c for c in df.columns if c in OUTCOMES]
+    return [m for m in wanted if m in df.columns]
+
+
+def _report(out: Path, quiet: bool = False, metrics: list[str] | None = None, test: str = "welch",
+            lang: str | None = None, report_dir: Path | None = None,
+            formats: tuple[str, ...] = ()) -> int:
+    from govsim.analysis import format_table, group_stats, write_report
+    from govsim.outcomes import label, use_language
+
+    df, manifest = _load_results(out)
+    chosen = _metric_columns(df, manifest, metrics)
+    if report_dir is None:
+        report_dir = out / "report"
+        if metrics:  # a subset: its own folder, never over the full report
+            name = "report-" + "+".join(chosen)
+            report_dir = out / (name if len(name) <= 80 else f"report-{len(chosen)}-metrics")
     params = [p for p in manifest.get("params", []) if p in df.columns]
-    paths = write_report(df, out / "report", metrics, params=params, test=test,
-                         rel_precision=manifest["spec"].get("target_precision", 0.05),
-                         title=f"{manifest['experiment']}: comparison of regimes")
-    if not quiet:
-        print(format_table(group_stats(df, metrics, by=["regime"]), metrics))
-    print(f"report: {paths.get('report', out / 'report')}")
+    varied = [p for p in params if df[p].nunique(dropna=False) > 1]
+    spec = manifest.get("spec", {})
+    name = manifest.get("experiment", out.name)
+    with use_language(lang) as lg:
+        title = (f"{name}：{label('regime')}比较" if lg == "zh"
+                 else f"{name}: comparison of regimes")
+        paths = write_report(df, report_dir, chosen, params=params, test=test,
+                             rel_precision=spec.get("target_precision", 0.05), title=title,
+                             formats=formats)
+        if not quiet:
+            # per regime and varied parameter value: a varied parameter is never pooled here
+            print(format_table(group_stats(df, chosen, by=["regime", *varied]), chosen))
+    print(f"report: {paths.get('report', report_dir)}")
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     out = Path(args.results)
     if not out.is_dir():
-        raise ScenarioError(f"{out}: not a results directory")
-    return _report(out, args.quiet, args.metrics, args.test)
+        raise ScenarioError(f"{out}: not a results directory (give the folder govsim sweep wrote)")
+    report_dir = Path(args.out) if args.out else None
+    return _report(out, args.quiet, args.metrics, args.test, getattr(args, "lang", None),
+                   report_dir, tuple(args.format or ()))
+
+
+DEFAULT_SERIES = ("participation_rate", "resolution_rate", "cost_per_resolved_case",
+                  "mean_satisfaction", "open_cases", "mean_trust_gov")
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """Figures of a `govsim run` folder (daily series) or a sweep folder (by regime)."""
+    import pandas as pd
+
+    from govsim.analysis import group_stats, metric_by_regime, metric_vs_parameter, time_series
+    from govsim.analysis.plots import save_figure
+    from govsim.outcomes import use_language
+
+    src = Path(args.path)
+    if not src.is_dir():
+        raise ScenarioError(f"{src}: not a folder (give a govsim run or govsim sweep output folder)")
+    out = Path(args.out) if args.out else src / "plots"
+    formats = list(dict.fromkeys(args.format or ["png", "svg"]))
+    written: list[Path] = []
+
+    def read_series(folder: Path):
+        for name in ("series.parquet", "series.csv"):
+            if (folder / name).is_file():
+                return (pd.read_parquet(folder / name) if name.endswith("parquet")
+                        else pd.read_csv(folder / name))
+        return None
+
+    with use_language(getattr(args, "lang", None)):
+        series = read_series(src)
+        if series is not None:
+            metrics = args.metrics or [m for m in DEFAULT_SERIES if m in series.columns]
+            missing = [m for m in metrics if m not in series.columns]
+            if missing:
+                raise ScenarioError(f"--metrics: {', '.join(missing)} not in {src}/series")
+            previous = None
+            if args.previous:
+                previous = read_series(Path(args.previous))
+                if previous is None:
+                    raise ScenarioError(f"--previous {args.previous}: no series.csv there")
+            title = src.name
+            if (src / "summary.json").is_file():
+                sm = json.loads((src / "summary.json").read_text())["summary"]
+                from govsim.outcomes import label
+
+                title = f"{sm.get('scenario', src.name)}: {label(sm.get('regime', ''))}"
+            fig = time_series(series, metrics, previous=previous, title=title)
+            check_out_dir(out)
+            written += save_figure(fig, out / f"series.{formats[0]}", formats[1:])
+        else:
+            df, manifest = _load_results(src)
+            metrics = _metric_columns(df, manifest, args.metrics)
+            params = [p for p in manifest.get("params", []) if p in df.columns
+                      and df[p].nunique(dropna=False) > 1]
+            check_out_dir(out)
+            pooled = group_stats(df, metrics, by=["regime"])
+            for m in metrics:
+                hue = params[0] if len(params) == 1 and df[params[0]].nunique() <= 6 else None
+                stats = group_stats(df, metrics, by=["regime", hue]) if hue else pooled
+                fig = metric_by_regime(stats, m, hue=hue)
+                written += save_figure(fig, out / f"{m}_by_regime.{formats[0]}", formats[1:])
+                for prm in params:
+                    col = df[prm]
+                    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+                        fig = metric_vs_parameter(group_stats(df, [m], by=["regime", prm]), m, prm)
+                        written += save_figure(fig, out / f"{m}_vs_{prm}.{formats[0]}",
+                                               formats[1:])
+            tables = out / "group_stats.xlsx"
+            group_stats(df, metrics, by=["regime", *params]).to_excel(tables, index=False)
+            written.append(tables)
+    print(f"wrote {len(written)} files to {out}/")
+    return 0
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
@@ -457,9 +614,25 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compare", help="statistics and report of a results directory")
     c.add_argument("results", help="results directory written by govsim sweep")
     c.add_argument("--metrics", nargs="+", help="metrics to compare (default: the experiment's)")
-    c.add_argument("--test", choices=("welch", "mannwhitney"), default="welch")
+    c.add_argument("--test", choices=("welch", "mannwhitney"), default="welch",
+                   help="test of each pair (paired variants when runs share seeds)")
+    c.add_argument("--out", help="report folder (default: RESULTS/report, or "
+                   "RESULTS/report-<metrics> with --metrics)")
+    c.add_argument("--format", nargs="+", choices=("svg", "pdf"),
+                   help="figure formats besides PNG")
     c.add_argument("--quiet", action="store_true")
     c.set_defaults(func=cmd_compare)
+    pl = sub.add_parser("plot", help="figures of a run folder (daily series) or a sweep folder "
+                        "(metrics by regime), PNG and SVG")
+    pl.add_argument("path", metavar="RUN_OR_SWEEP", help="folder written by govsim run or govsim sweep")
+    pl.add_argument("--metrics", nargs="+", help="what to draw (default: headline outcomes / "
+                    "the experiment's metrics)")
+    pl.add_argument("--previous", metavar="RUN", help="another run folder drawn dashed, for "
+                    "before/after comparison (run folders only)")
+    pl.add_argument("--out", help="figure folder (default: RUN_OR_SWEEP/plots)")
+    pl.add_argument("--format", nargs="+", choices=("png", "svg", "pdf"),
+                    help="figure formats (default: png svg)")
+    pl.set_defaults(func=cmd_plot)
     se = sub.add_parser("sensitivity", help="Sobol or Morris indices (SALib) of an experiment's outputs")
     se.add_argument("experiment", help="experiment TOML with design = 'sobol' or 'morris'")
     se.add_argument("--out", help="results directory (default: out/<experiment name>)")
@@ -486,20 +659,52 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--no-fetch-assets", action="store_true",
                     help="do not fetch Solara's browser assets from the npm registry when missing")
     ap.set_defaults(func=cmd_app)
+    p.add_argument("--lang", choices=("en", "zh"), default=None,
+                   help="language of labels, reports and figures: en (default) or zh (中文)")
+    for name, subparser in sub.choices.items():
+        subparser.add_argument("--lang", choices=("en", "zh"), default=argparse.SUPPRESS,
+                               help="language of labels, reports and figures: en or zh (中文)")
+        if name in EXAMPLES:
+            subparser.formatter_class = argparse.RawDescriptionHelpFormatter
+            subparser.epilog = "example:\n" + "\n".join(f"  {e}" for e in EXAMPLES[name])
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = ("examples:\n" + "\n".join(f"  {EXAMPLES[k][0]}" for k in
+                                           ("run", "sweep", "compare", "plot", "app"))
+                + "\n\n'govsim COMMAND --help' shows each command's options.")
     return p
+
+
+EXAMPLES = {
+    "run": ["govsim run scenarios/hybrid.toml --steps 365 --out out/hybrid",
+            "govsim run --lang zh    # 中文摘要"],
+    "validate": ["govsim validate scenarios/*.toml"],
+    "sweep": ["govsim sweep experiments/compare_regimes.toml --out out/compare_regimes"],
+    "compare": ["govsim compare results/compare_regimes",
+                "govsim compare out/compare_regimes --metrics resolution_rate --lang zh"],
+    "sensitivity": ["govsim sensitivity experiments/grid_sensitivity.toml --out out/grid"],
+    "calibrate": ["govsim calibrate experiments/calibrate_zhaoshang.toml --out out/calibration"],
+    "regimes": ["govsim regimes"],
+    "app": ["govsim app --open"],
+    "plot": ["govsim plot out/hybrid                 # daily series of a run",
+             "govsim plot results/compare_regimes --format png svg pdf --lang zh"],
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
-    if not argv:
-        argv = ["run"]
+    if not argv:  # bare govsim: say what it can do, run nothing
+        parser.print_help()
+        return 0
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
+    from govsim.outcomes import use_language
+
     try:
-        return args.func(args)
+        with use_language(getattr(args, "lang", None)):  # for this command only
+            return args.func(args)
     except ScenarioError as err:
         print(f"govsim: error: {err}", file=sys.stderr)
         return 2

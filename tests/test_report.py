@@ -16,6 +16,7 @@ from govsim.analysis import (
     tradeoff,
     write_report,
 )
+from govsim.outcomes import label
 
 METRICS = ["mean_participation_rate", "resolution_rate", "cost_per_resolved_case",
            "collective_incidents"]
@@ -78,10 +79,14 @@ def test_report_single_point(tmp_path):
     assert "# Synthetic regimes" in text and "**24 runs**" in text
     assert "3 regimes x 1 parameter point x 8 replicates" in text
     # the computed sentences name the real winners and losers
-    assert ("Participation rate (mean over the run) is highest under self_governing" in text)
-    assert "and lowest under government_led" in text
-    assert ("Fiscal cost per resolved case (yuan) is highest under government_led" in text)
-    assert "the difference is significant (Holm-adjusted p < 0.001, Hedges' g = " in text
+    assert ("Participation rate (mean over the run) is highest under Self-governing (US-style)"
+            in text)
+    assert "and lowest under Government-led (Singapore-style)" in text
+    assert ("Fiscal cost per resolved case (yuan) is highest under Government-led" in text)
+    assert "is meaningful: significant and larger than the smallest effect of interest" in text
+    assert "Holm-adjusted p < 0.001, Hedges' g" in text
+    assert "so Self-governing (US-style) is the cheapest on this measure" in text
+    assert "paired t-test" in text and "common random numbers" in text
     assert "Collective incidents is the same under all 3 regimes" in text
     # the CI numbers of the table are in the report
     s = group_stats(df, METRICS).set_index(["regime", "metric"])
@@ -93,7 +98,7 @@ def test_report_single_point(tmp_path):
     # ... and in the sentence, for the highest and lowest regime
     for regime in ("self_governing", "government_led"):
         r = s.loc[(regime, "mean_participation_rate")]
-        assert (f"{regime} ({pct(r['mean'])}%, 95% CI "
+        assert (f"{label(regime)} ({pct(r['mean'])}%, 95% CI "
                 f"{pct(r['ci_low'])}\u2013{pct(r['ci_high'])}%)") in text
     # comparisons with effect sizes and adjusted p-values; precision section
     assert "Hedges' g" in text and "p adj." in text and "## Precision" in text
@@ -116,9 +121,17 @@ def test_report_with_a_numeric_parameter(tmp_path):
     assert len(cmp) == 3 * 3 * len(METRICS) and set(cmp["point"]) == {0, 1, 2}
     assert "3 parameter points" in text and f"`{PARAM}`" in text
     assert "### By parameter point" in text
-    assert ("is highest under self_governing" in text
-            and "self_governing is significantly higher than government_led at 3 of 3 points"
-            in text)
+    assert ("is highest under Self-governing (US-style)" in text
+            and "Self-governing (US-style) is significantly higher than Government-led "
+                "(Singapore-style) at 3 of 3 points" in text)
+    assert "## Parameter effects" in text
+    eff = pd.read_csv(paths["parameter_effects"])
+    # participation rises by 0.2 per unit of the parameter in every regime: 0.04 over 0.1-0.3
+    part = eff[eff["metric"] == "mean_participation_rate"]
+    assert len(part) == 3 and part["meaningful"].all()
+    assert ((part["effect_over_range"] - 0.04).abs() < 0.015).all()
+    assert (part["effect_ci_low"] < part["effect_over_range"]).all()
+    assert not eff[eff["metric"] == "cost_per_resolved_case"]["meaningful"].any()
     # per-point table rows carry the parameter value and the per-point CI
     fine = group_stats(df, METRICS, by=["regime", "point"]).set_index(["regime", "point",
                                                                       "metric"])
@@ -129,7 +142,8 @@ def test_report_with_a_numeric_parameter(tmp_path):
 def test_many_points_summarise_comparisons(tmp_path):
     df = runs(values=tuple(np.linspace(0, 0.5, 8)), replicates=3, seed=2)
     paths = write_report(df, tmp_path, METRICS[:2], params=[PARAM], test="mannwhitney",
-                         correction="fdr_bh", figures=False, max_comparison_rows=20)
+                         correction="fdr_bh", figures=False, max_comparison_rows=20,
+                         paired=False)
     text = paths["report"].read_text(encoding="utf-8")
     assert not [k for k in paths if k.startswith("fig_")]
     assert "see `group_stats.csv`" in text and "b sig. higher" in text
@@ -153,18 +167,18 @@ def test_describe_finding_orients_effect_highest_minus_lowest():
     text = describe_finding("cost_per_resolved_case", pooled, comps)
     # the pair is stored as (government_led, self_governing) with diff = b - a < 0;
     # the sentence reads highest minus lowest, so g is positive
-    assert text.startswith("Fiscal cost per resolved case (yuan) is highest under government_led")
-    assert "Hedges' g = -" not in text and "Hedges' g = " in text
+    assert text.startswith("Fiscal cost per resolved case (yuan) is highest under Government-led")
+    assert "Hedges' g = -" not in text and "Hedges' g" in text
 
 
 def test_format_table():
     df = runs(values=(0.1, 0.2), replicates=4)
     out = format_table(group_stats(df, METRICS), METRICS)
     lines = out.splitlines()
-    assert all(r in lines[0] for r in TRUTH) and "n=8" in lines[1]
+    assert all(label(r) in lines[0] for r in TRUTH) and "n=8" in lines[1]
     assert "Participation rate (mean over the run)" in out and "+/-" in out and " %" in out
     per_point = format_table(group_stats(df, METRICS, by=["regime", "point"]))
-    assert "hybrid point=1" in per_point
+    assert "Hybrid (Japan-style) point=1" in per_point
 
 
 def test_plots_return_figures_and_keep_backend(tmp_path):
@@ -185,3 +199,106 @@ def test_plots_return_figures_and_keep_backend(tmp_path):
     assert (tmp_path / "c.png").is_file() and len(fig.axes) == 2  # plot + colour bar
     assert isinstance(tradeoff(pooled, size_or_color=None), Figure)
     assert matplotlib.get_backend() == backend
+
+
+# --------------------------------------------------------------------------- practical significance
+
+
+def _two(metric, mean_a, mean_b, sd, n=12, seed=5, same_seeds=True, noise=None):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for regime, mu in (("hybrid", mean_a), ("self_governing", mean_b)):
+        for rep in range(n):
+            v = mu + (noise[rep] if noise is not None else rng.normal(0, sd))
+            rows.append({"regime": regime, "point": 0, "replicate": rep,
+                         "seed": 100 + rep if same_seeds else hash((regime, rep)) % 10_000,
+                         metric: v})
+    return pd.DataFrame(rows)
+
+
+def test_tiny_but_significant_difference_is_not_meaningful(tmp_path):
+    # the issue's case: satisfaction 0.500 vs 0.508, replicates barely vary
+    df = _two("mean_satisfaction", 0.500, 0.508, 0.0004)
+    c = compare(df, ["mean_satisfaction"], pair_by="replicate").iloc[0]
+    assert c["significant"] and c["paired"] and c["sesoi"] == pytest.approx(0.02)
+    assert c["verdict"] == "significant, below the smallest effect of interest"
+    text = write_report(df, tmp_path, ["mean_satisfaction"])["report"].read_text("utf-8")
+    assert "statistically significant" in text and "not meaningful" in text
+    assert "does best" not in text and "is meaningful" not in text
+    assert "Hedges' g > 10 (the runs barely vary)" in text  # capped, not "g = 16.1"
+    # the figure shows the whole 0-1 attitude scale, not 0.500-0.509
+    fig = metric_by_regime(group_stats(df, ["mean_satisfaction"]), "mean_satisfaction")
+    assert fig.axes[0].get_ylim() == (0.0, 1.0)
+
+
+def test_zero_variance_metric_gets_no_absurd_effect_size(tmp_path):
+    # deterministic costs with floating-point noise (g would be ~1e15)
+    noise = np.random.default_rng(0).normal(0, 1e-13, 12)
+    df = _two("cost_per_resolved_case", 400.0, 402.0, 0.0, noise=noise)
+    c = compare(df, ["cost_per_resolved_case"], pair_by="replicate").iloc[0]
+    assert np.isnan(c["hedges_g"]) and np.isnan(c["p"])
+    assert "exact" in c["note"] and c["verdict"] == "no meaningful difference"  # 2 < 5% of 400
+    text = write_report(df, tmp_path, ["cost_per_resolved_case"], figures=False)[
+        "report"].read_text("utf-8")
+    assert "Hedges' g" not in text.split("## Key findings")[1].split("##")[0]
+    assert "no meaningful difference" in text and "cheapest" not in text
+    big = _two("cost_per_resolved_case", 400.0, 500.0, 0.0, noise=noise)
+    c = compare(big, ["cost_per_resolved_case"]).iloc[0]
+    assert np.isnan(c["hedges_g"]) and c["verdict"] == "meaningful"
+    fig = metric_by_regime(group_stats(big, ["cost_per_resolved_case"]), "cost_per_resolved_case")
+    assert fig.axes[0].get_ylim()[0] == 0.0  # costs start at zero
+
+
+def test_equivalence_and_inconclusive_verdicts(tmp_path):
+    same = _two("mean_participation_rate", 0.300, 0.301, 0.003, n=20)
+    c = compare(same, ["mean_participation_rate"], pair_by="replicate").iloc[0]
+    assert not c["significant"] and c["p_tost_adj"] < 0.05
+    assert c["verdict"] == "no meaningful difference"
+    noisy = _two("mean_participation_rate", 0.30, 0.31, 0.05, n=5, same_seeds=False)
+    c = compare(noisy, ["mean_participation_rate"]).iloc[0]
+    assert not c["paired"] and c["verdict"] == "inconclusive"
+    # seeds differ between regimes: no common random numbers, so the report uses Welch
+    text = write_report(noisy, tmp_path, ["mean_participation_rate"], figures=False)[
+        "report"].read_text("utf-8")
+    assert "Welch's t-test" in text and "paired" not in text
+    text = describe_finding("mean_participation_rate",
+                            group_stats(noisy, ["mean_participation_rate"]),
+                            compare(noisy, ["mean_participation_rate"]))
+    assert "inconclusive" in text
+
+
+def test_paired_test_uses_common_random_numbers():
+    # a shared replicate effect (common random numbers) hides the regime gap from Welch
+    shared = np.random.default_rng(1).normal(0, 0.05, 10)
+    df = _two("resolution_rate", 0.60, 0.63, 0.0, n=10, noise=shared)
+    df.loc[df["regime"] == "self_governing", "resolution_rate"] += \
+        np.random.default_rng(2).normal(0, 0.002, 10)
+    welch = compare(df, ["resolution_rate"]).iloc[0]
+    paired = compare(df, ["resolution_rate"], pair_by="replicate").iloc[0]
+    assert not welch["paired"] and paired["paired"]
+    assert paired["p"] < 1e-6 < welch["p"]
+    assert paired["verdict"] == "meaningful"  # 3 pp > 1 pp
+
+
+def test_boolean_parameter_effect_and_mixed_pairing(tmp_path):
+    rng = np.random.default_rng(4)
+    rows = []
+    for point, grid in enumerate((False, True)):
+        for regime in ("hybrid", "government_led"):
+            for rep in range(6):
+                rows.append({"regime": regime, "point": point, "replicate": rep, "seed": rep,
+                             "pilots.grid_management": grid,
+                             "self_resolution_share": 0.6 + 0.1 * grid + rng.normal(0, 0.01)})
+    df = pd.DataFrame(rows)
+    # one hybrid run lost: that pair cannot be paired one to one, the others can
+    df = df.drop(df.index[(df["regime"] == "hybrid") & (df["point"] == 1) & (df["replicate"] == 5)])
+    paths = write_report(df, tmp_path, ["self_resolution_share"],
+                         params=["pilots.grid_management"], figures=False)
+    eff = pd.read_csv(paths["parameter_effects"])
+    assert len(eff) == 2 and (eff["kind"] == "difference").all()
+    assert ((eff["estimate"] - 0.1).abs() < 0.02).all() and eff["meaningful"].all()
+    cmp = pd.read_csv(paths["comparisons"])
+    assert cmp["paired"].tolist() == [True, False]
+    text = paths["report"].read_text("utf-8")
+    assert "paired t-test" in text and "where the runs of a pair do not match" in text
+    assert "Grid management pilot" in text  # the parameter's display name in the effects table

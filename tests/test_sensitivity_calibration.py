@@ -6,10 +6,11 @@ import pytest
 import tomli_w
 
 from govsim.analysis.calibration import Objective, calibrate, load_calibration, write_calibration
-from govsim.analysis.sensitivity import indices, write_sensitivity
+from govsim.analysis.sensitivity import indices, sobol_warnings, top_parameter, write_sensitivity
 from govsim.experiment import ExperimentError, load_experiment, run_experiment
 from govsim.experiment.design import points
 from govsim.experiment.executors import SerialExecutor
+from govsim.outcomes import label
 from govsim.scenario import load_scenario
 
 from conftest import SCENARIOS
@@ -38,7 +39,29 @@ def test_sobol_indices_find_the_parameter_that_matters(tmp_path):
     assert t.loc["cases.need_rate", "ST"] > t.loc["committees.council_members", "ST"] + 0.5
     paths = write_sensitivity(exp, df, tmp_path / "sens_out", ["cases_arisen"])
     assert paths["csv"].exists() and paths["md"].exists()
-    assert "cases.need_rate" in paths["md"].read_text().split("most influential is")[1][:40]
+    assert label("cases.need_rate") in paths["md"].read_text().split("most influential is")[1][:40]
+
+
+def _sobol_block(rows):
+    return pd.DataFrame([{"regime": "hybrid", "metric": "resolution_rate", "method": "sobol",
+                          "param": p, "S1": s1, "S1_conf": c1, "ST": st, "ST_conf": c2}
+                         for p, s1, c1, st, c2 in rows])
+
+
+def test_sobol_honesty_warnings_and_no_false_winner():
+    # the case: N = 32, total index 1.14 +/- 0.67, first order above total
+    t = _sobol_block([("pilots.grid_screening", 0.9, 0.5, 1.14, 0.67),
+                      ("cases.fester_days", 0.3, 0.4, 0.6, 0.5)])
+    warns = sobol_warnings(t, n_base=32)
+    text = " ".join(warns)
+    assert "wide" in text and "N = 8192" in text  # 32 * (0.67 / 0.05)^2 = 5746 -> 2^13
+    assert "total index above 1" in text
+    t2 = _sobol_block([("a", 0.5, 0.05, 0.4, 0.05), ("b", 0.1, 0.02, 0.2, 0.03)])
+    assert any("first-order index above the total" in w for w in sobol_warnings(t2, 1024))
+    name, sentence = top_parameter(t, "ST")
+    assert name is None and "no single most influential" in sentence and "overlap" in sentence
+    clear = _sobol_block([("a", 0.6, 0.03, 0.7, 0.04), ("b", 0.1, 0.02, 0.15, 0.03)])
+    assert top_parameter(clear, "ST")[0] == "a" and not sobol_warnings(clear, 1024)
 
 
 def test_morris_design_runs_and_ranks(tmp_path):

@@ -17,6 +17,8 @@ from govsim.analysis.plots import (
     label,
     metric_by_regime,
     metric_vs_parameter,
+    save_figure,
+    time_series,
     tradeoff,
 )
 from govsim.analysis.report import describe_finding, format_table, write_report
@@ -24,6 +26,7 @@ from govsim.analysis.stats import (
     adjust_pvalues,
     compare,
     group_stats,
+    parameter_effects,
     precision_warnings,
     replicates_needed,
 )
@@ -41,8 +44,11 @@ __all__ = [
     "label",
     "metric_by_regime",
     "metric_vs_parameter",
+    "parameter_effects",
     "precision_warnings",
     "replicates_needed",
+    "save_figure",
+    "time_series",
     "tradeoff",
     "write_report",
 ]

@@ -12,7 +12,7 @@ Plain-language labels for metrics live in one dict, :data:`LABELS`; metrics in
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from govsim.analysis.stats import STAT_COLUMNS
+from govsim.fonts import apply_fonts
+from govsim.outcomes import OUTCOMES, TERMS, get_language, is_share, outcome, use_language
+from govsim.outcomes import label as _label
 
 __all__ = [
     "LABELS",
@@ -31,69 +34,37 @@ __all__ = [
     "metric_by_regime",
     "metric_decimals",
     "metric_vs_parameter",
+    "save_figure",
+    "time_series",
     "tradeoff",
 ]
 
-#: Plain-language names of metrics and common parameters (units in brackets).
-LABELS: dict[str, str] = {
-    # participation
-    "participation_rate": "Participation rate (active in last 30 days)",
-    "mean_participation_rate": "Participation rate (mean over the run)",
-    "meeting_attendance": "Meeting attendance (last meeting)",
-    "volunteer_hours": "Volunteer hours",
-    "ladder_level": "Participation ladder (1 informed .. 5 self-governing)",
-    # conflict resolution
-    "cases_arisen": "Cases arisen",
-    "cases_detected": "Cases detected (screened)",
-    "cases_resolved": "Cases resolved",
-    "cases_lapsed": "Cases lapsed",
-    "resolution_rate": "Resolution rate (resolved / arisen)",
-    "screened_resolution_rate": "Resolution rate of screened cases (resolved / detected)",
-    "self_resolution_share": "Share of resolved cases settled inside the community",
-    "disputes_arisen": "Disputes arisen",
-    "disputes_detected": "Disputes detected",
-    "disputes_resolved": "Disputes resolved",
-    "dispute_screened_resolution_rate": "Dispute resolution rate (resolved / detected)",
-    "dispute_self_resolution_share": "Share of resolved disputes settled inside the community",
-    "mean_days_to_resolution": "Days to resolution (mean)",
-    "median_days_to_resolution": "Days to resolution (median)",
-    "escalations": "Escalations",
-    "collective_incidents": "Collective incidents",
-    "unresolved_open": "Cases still open at the end",
-    # cost
-    "fiscal_spending": "Government spending (yuan)",
-    "ngo_contract_spending": "NGO contract spending (yuan)",
-    "ngo_grant_spending": "NGO grant spending (yuan)",
-    "donations": "Donations (yuan)",
-    "committee_staff_hours": "Committee staff hours",
-    "resident_hours": "Residents' time (hours)",
-    "resident_time_value": "Value of residents' time (yuan)",
-    "cost_per_resolved_case": "Fiscal cost per resolved case (yuan)",
-    "social_cost_per_resolved_case": "Social cost per resolved case (yuan)",
-    # attitudes
-    "mean_trust_gov": "Trust in government (mean)",
-    "mean_trust_comm": "Trust in the community (mean)",
-    "mean_belonging": "Sense of belonging (mean)",
-    "mean_satisfaction": "Satisfaction (mean)",
-    "ngos": "NGOs",
-    "ngo_staff": "NGO staff",
-    # parameters and grouping columns
-    "regime": "Regime",
-    "point": "Parameter point",
-    "government.funding_rule": "Funding rule",
-    "pilots.grid_management": "Grid management pilot",
-    "pilots.grid_screening": "Grid screening probability",
-    "pilots.ngo_outsourcing": "NGO outsourcing pilot",
-    "pilots.deliberation_council": "Deliberation council pilot",
-    "pilots.participatory_budget": "Participatory budget pilot",
-}
+class _Labels(Mapping):
+    """English display names from the outcome registry (read-only, for compatibility)."""
 
-#: Metrics that are shares in [0, 1]; shown as percentages in figures and text.
-PERCENT_METRICS: frozenset[str] = frozenset({
-    "participation_rate", "mean_participation_rate", "meeting_attendance",
-    "resolution_rate", "screened_resolution_rate", "self_resolution_share",
-    "dispute_screened_resolution_rate", "dispute_self_resolution_share",
-})
+    def _names(self):
+        return list(OUTCOMES) + list(TERMS)
+
+    def __getitem__(self, key):
+        if key in OUTCOMES or key in TERMS:
+            return _label(key, "en")
+        raise KeyError(key)
+
+    def __iter__(self):
+        return iter(self._names())
+
+    def __len__(self):
+        return len(self._names())
+
+
+#: English display names of metrics and parameters (from :mod:`govsim.outcomes`).
+LABELS: Mapping[str, str] = _Labels()
+
+#: Metrics that are shares in [0, 1] when this module was imported; use
+#: :func:`govsim.outcomes.is_share` for outcomes registered later.
+PERCENT_METRICS: frozenset[str] = frozenset(n for n, o in OUTCOMES.items() if o.kind == "share")
+#: Kinds whose axis starts at zero (amounts that cannot be negative).
+ZERO_BASED_KINDS = frozenset({"share", "money", "count", "hours", "days"})
 
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">")
 _FIGSIZE = (5.6, 3.6)
@@ -103,22 +74,64 @@ _DPI = 100
 # --------------------------------------------------------------------------- labels, numbers
 
 
-def label(name: str, axis: bool = False) -> str:
-    """Plain-language label of a metric or parameter; ``axis=True`` adds "(%)" for shares.
+def label(name: str, axis: bool = False, lang: str | None = None) -> str:
+    """Display label of a metric, regime or parameter from :mod:`govsim.outcomes` in ``lang``
+    (default: the current language); ``axis=True`` adds "(%)" for shares.
 
-    Unknown names fall back to the name with underscores as spaces (dotted parameter keys
-    are kept as they are, so they can be found in the scenario file).
+    Unknown names fall back to the name itself (so they can be found in the data).
     """
-    text = LABELS.get(name)
-    if text is None:
-        text = name if "." in name else name.replace("_", " ").capitalize()
-    if axis and name in PERCENT_METRICS:
-        text = text[:-1] + ", %)" if text.endswith(")") else text + " (%)"
+    text = _label(name, lang)
+    if axis and is_share(name):
+        if text.endswith(")") or text.endswith("）"):
+            close = text[-1]
+            text = text[:-1] + (", %" if close == ")" else "，%") + close
+        else:
+            text = text + " (%)"
     return text
 
 
+def _wrap(text: str, width: int = 52) -> str:
+    """Wrap a title so that it fits the figure (CJK text at half the width)."""
+    import textwrap
+
+    if any(ord(ch) > 0x2E80 for ch in text):
+        width = width // 2 + 4
+        lines = []
+        for para in text.split("\n"):
+            lines += [para[i:i + width] for i in range(0, len(para), width)] or [""]
+        return "\n".join(lines)
+    return "\n".join(textwrap.fill(p, width) for p in text.split("\n"))
+
+
+def _zero_based(metric: str) -> bool:
+    o = outcome(metric)
+    return o is not None and o.kind in ZERO_BASED_KINDS
+
+
+def _floor_at_zero(ax, metric: str, values=()) -> None:
+    """Start the y axis at zero for shares, money, counts, hours and days (if all values are
+    non-negative), so that a small gap is not drawn as a large one."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    o = outcome(metric)
+    if _zero_based(metric) and (not v.size or v.min() >= 0):
+        ax.set_ylim(bottom=0.0)
+    elif o is not None and o.kind == "attitude" and (not v.size or (v.min() >= 0 and v.max() <= 1)):
+        ax.set_ylim(0.0, 1.0)  # the whole 0-1 scale: a 0.008 gap looks as small as it is
+    else:
+        lo = ax.get_ylim()[0]
+        if lo > 0:  # mark the broken axis
+            ax.annotate(_t(f"axis starts at {lo:.3g}", f"纵轴起点 {lo:.3g}"), (0, 0),
+                        xycoords="axes fraction", xytext=(2, 2), textcoords="offset points",
+                        fontsize=7, color="#b22222")
+            ax.plot([0, 0.02], [0.01, 0.03], transform=ax.transAxes, color="#b22222",
+                    lw=1, clip_on=False)
+            ax.plot([0, 0.02], [0.03, 0.05], transform=ax.transAxes, color="#b22222",
+                    lw=1, clip_on=False)
+
+
 def _scale(metric: str) -> float:
-    return 100.0 if metric in PERCENT_METRICS else 1.0
+    return 100.0 if is_share(metric) else 1.0
 
 
 def metric_decimals(metric: str, values) -> int:
@@ -127,9 +140,9 @@ def metric_decimals(metric: str, values) -> int:
     v = np.abs(np.asarray(values, dtype=float))
     v = v[np.isfinite(v) & (v > 0)]
     if not v.size:
-        return 1 if metric in PERCENT_METRICS else 0
+        return 1 if is_share(metric) else 0
     ref = float(np.median(v)) * _scale(metric)
-    if metric in PERCENT_METRICS:
+    if is_share(metric):
         return 1 if ref >= 1 else 2
     return int(min(4, max(0, 2 - math.floor(math.log10(ref)))))
 
@@ -142,7 +155,7 @@ def format_value(metric: str, value: float, decimals: int | None = None) -> str:
     if decimals is None:
         decimals = metric_decimals(metric, [value])
     text = f"{value * _scale(metric):,.{decimals}f}"
-    return text + "%" if metric in PERCENT_METRICS else text
+    return text + "%" if is_share(metric) else text
 
 
 def format_ci(metric: str, low: float, high: float, decimals: int | None = None) -> str:
@@ -154,7 +167,7 @@ def format_ci(metric: str, low: float, high: float, decimals: int | None = None)
         decimals = metric_decimals(metric, [low, high])
     s = _scale(metric)
     lo, hi = f"{low * s:,.{decimals}f}", f"{high * s:,.{decimals}f}"
-    unit = "%" if metric in PERCENT_METRICS else ""
+    unit = "%" if is_share(metric) else ""
     sep = "\u2013" if low >= 0 else " to "
     return f"{lo}{sep}{hi}{unit}"
 
@@ -178,11 +191,40 @@ def _new_figure(figsize=_FIGSIZE) -> tuple[Figure, object]:
     return fig, fig.subplots()
 
 
+def _t(en: str, zh: str) -> str:
+    """The text in the current language."""
+    return zh if get_language() == "zh" else en
+
+
+def _in_language(func):
+    """Let a figure function take ``lang=`` ("en"/"zh"; default: the current language)."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, lang: str | None = None, **kwargs):
+        with use_language(lang):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def save_figure(fig: Figure, path: str | Path, formats: Sequence[str] = ()) -> list[Path]:
+    """Save ``fig`` at ``path`` and, for each extra format (``"svg"``, ``"pdf"``), beside it
+    with that suffix. Returns the files written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in dict.fromkeys([path.suffix.lstrip(".") or "png", *formats]):
+        p = path.with_suffix("." + fmt)
+        fig.savefig(p, dpi=_DPI, metadata={"Date": None} if fmt == "svg" else None)
+        written.append(p)
+    return written
+
+
 def _finish(fig: Figure, path: str | Path | None) -> Figure:
+    apply_fonts(fig, get_language())
     if path is not None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=_DPI)
+        save_figure(fig, path)
     return fig
 
 
@@ -208,6 +250,7 @@ def _colours(k: int) -> list:
 # --------------------------------------------------------------------------- figures
 
 
+@_in_language
 def metric_by_regime(
     stats_df: pd.DataFrame,
     metric: str,
@@ -242,7 +285,8 @@ def metric_by_regime(
         rows = sub.set_index(group).loc[groups]
         ax.errorbar(x, rows["mean"] * s, yerr=_err(rows["half_width"], s), fmt="o",
                     color="#1f77b4", ecolor="#1f77b4", capsize=4, markersize=6)
-        ticks = [f"{g}\n(n={int(n)})" for g, n in zip(groups, rows["n"], strict=True)]
+        ticks = [f"{_wrap(label(g), 18)}\n(n={int(n)})" for g, n in zip(groups, rows["n"], strict=True)]
+        lows = (rows["ci_low"] * s).to_numpy(dtype=float)
     else:
         hues = _levels(sub[hue])
         width = 0.7
@@ -254,17 +298,22 @@ def metric_by_regime(
                         color=colour, capsize=3, markersize=5, label=f"{h}")
         ax.legend(title=label(hue), fontsize=8, title_fontsize=8, frameon=False,
                   loc="best")
-        ticks = [str(g) for g in groups]
+        ticks = [_wrap(label(g), 18) for g in groups]
+        lows = (sub["ci_low"] * s).to_numpy(dtype=float)
     ax.set_xticks(x, ticks, fontsize=9)
     ax.set_xlim(-0.6, len(groups) - 0.4)
     ax.set_xlabel(label(group), fontsize=9)
-    ax.set_ylabel(label(metric, axis=True), fontsize=9)
+    ax.set_ylabel(_wrap(label(metric, axis=True), 38), fontsize=9)
     ax.tick_params(axis="y", labelsize=8)
     ax.grid(axis="y", alpha=0.3)
-    ax.set_title(title or f"{label(metric)}\n(mean and {100 * conf:g}% CI)", fontsize=10)
+    _floor_at_zero(ax, metric, lows)
+    ax.set_title(_wrap(title or label(metric) + _t(f"\n(mean and {100 * conf:g}% CI)",
+                                                   f"\n（均值及{100 * conf:g}%置信区间）")),
+                 fontsize=10)
     return _finish(fig, path)
 
 
+@_in_language
 def metric_vs_parameter(
     stats_df: pd.DataFrame,
     metric: str,
@@ -298,19 +347,24 @@ def metric_vs_parameter(
         rows = sub[sub[group] == g].sort_values(param)
         xv = rows[param].to_numpy(dtype=float)
         ax.plot(xv, rows["mean"] * s, marker=_MARKERS[k % len(_MARKERS)], color=colour,
-                label=str(g), markersize=5, linewidth=1.5)
+                label=label(g), markersize=5, linewidth=1.5)
         ax.fill_between(xv, rows["ci_low"] * s, rows["ci_high"] * s, color=colour, alpha=0.2,
                         linewidth=0)
     ax.set_xlabel(label(param), fontsize=9)
-    ax.set_ylabel(label(metric, axis=True), fontsize=9)
+    ax.set_ylabel(_wrap(label(metric, axis=True), 38), fontsize=9)
     ax.tick_params(labelsize=8)
     ax.grid(alpha=0.3)
     ax.legend(title=label(group), fontsize=8, title_fontsize=8, frameon=False, loc="best")
-    ax.set_title(title or f"{label(metric)} vs {label(param)}\n(mean, band: {100 * conf:g}% CI)",
+    _floor_at_zero(ax, metric, sub["ci_low"].to_numpy(dtype=float) * s)
+    ax.set_title(_wrap(title or _t(f"{label(metric)} vs {label(param)}\n(mean, band: "
+                                   f"{100 * conf:g}% CI)",
+                                   f"{label(metric)}与{label(param)}\n（均值，阴影："
+                                   f"{100 * conf:g}%置信区间）")),
                  fontsize=10)
     return _finish(fig, path)
 
 
+@_in_language
 def tradeoff(
     stats_df: pd.DataFrame,
     x: str = "mean_participation_rate",
@@ -364,9 +418,9 @@ def tradeoff(
         ax.scatter(xm, ym, marker=marker, s=55, edgecolors="black", linewidths=0.5, zorder=2,
                    **kw)
         handles.append(Line2D([], [], marker=marker, linestyle="none", markerfacecolor="white",
-                              markeredgecolor="black", label=str(g)))
+                              markeredgecolor="black", label=label(g)))
         for (_, r), xi, yi in zip(rows.iterrows(), xm, ym, strict=True):
-            text = str(g) if not several else ", ".join(str(r[o]) for o in named)
+            text = label(g) if not several else ", ".join(str(r[o]) for o in named)
             ann = ax.annotate(text, (xi, yi), xytext=(5, 4), textcoords="offset points",
                               fontsize=7)
             ann.set_in_layout(False)
@@ -374,10 +428,10 @@ def tradeoff(
         from matplotlib.cm import ScalarMappable
 
         cbar = fig.colorbar(ScalarMappable(norm=norm, cmap="viridis"), ax=ax)
-        cbar.set_label(label(size_or_color, axis=True), fontsize=8)
+        cbar.set_label(_wrap(label(size_or_color, axis=True), 38), fontsize=8)
         cbar.ax.tick_params(labelsize=7)
-    ax.set_xlabel(label(x, axis=True), fontsize=9)
-    ax.set_ylabel(label(y, axis=True), fontsize=9)
+    ax.set_xlabel(_wrap(label(x, axis=True), 60), fontsize=9)
+    ax.set_ylabel(_wrap(label(y, axis=True), 38), fontsize=9)
     ax.tick_params(labelsize=8)
     ax.grid(alpha=0.3)
     ax.margins(0.12)
@@ -386,6 +440,46 @@ def tradeoff(
                   frameon=False, loc="best")
     conf = stats_df.attrs.get("confidence", 0.95)
     points = f"; labels: {', '.join(named)}" if several else ""
-    ax.set_title(title or f"Participation, resolution and cost\n(means, whiskers: "
-                 f"{100 * conf:g}% CI{points})", fontsize=10)
+    ax.set_title(_wrap(title or _t(f"Participation, resolution and cost\n(means, whiskers: "
+                                   f"{100 * conf:g}% CI{points})",
+                                   f"参与、化解与成本\n（均值，误差线：{100 * conf:g}%置信区间"
+                                   f"{points}）"), 60), fontsize=10)
+    return _finish(fig, path)
+
+
+@_in_language
+def time_series(
+    series: pd.DataFrame,
+    metrics: Sequence[str],
+    path: str | Path | None = None,
+    previous: pd.DataFrame | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Daily values of ``metrics`` from a run's ``series`` table (``day`` on the x axis), one
+    panel per metric; ``previous`` (another run's series) is drawn dashed for comparison."""
+    metrics = [m for m in metrics if m in series.columns]
+    if not metrics:
+        raise KeyError("none of the metrics is a column of the series")
+    cols = 2 if len(metrics) > 1 else 1
+    rows = math.ceil(len(metrics) / cols)
+    fig = Figure(figsize=(5.2 * cols, 2.8 * rows + 0.4), dpi=_DPI, layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    day = series["day"] if "day" in series.columns else pd.Series(range(len(series)))
+    for ax, m in zip(axes, metrics, strict=False):
+        s = _scale(m)
+        ax.plot(day, series[m] * s, color="#1f77b4", lw=1.6, label=_t("this run", "本次运行"))
+        if previous is not None and m in previous.columns:
+            pday = previous["day"] if "day" in previous.columns else range(len(previous))
+            ax.plot(pday, previous[m] * s, color="#888888", lw=1.2, ls="--",
+                    label=_t("previous run", "上一次运行"))
+            ax.legend(fontsize=9, frameon=False)
+        ax.set_title(_wrap(label(m, axis=True), 50), fontsize=10)
+        ax.set_xlabel(label("day"), fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=8)
+        _floor_at_zero(ax, m, series[m].to_numpy(dtype=float) * s)
+    for ax in axes[len(metrics):]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(_wrap(title, 90), fontsize=11)
     return _finish(fig, path)

@@ -51,7 +51,7 @@ from govsim.experiment.paths import atomic_write_bytes, atomic_write_text
 from govsim.experiment.spec import Experiment, ExperimentError
 
 # The modules whose code determines a run's results (analysis, viz and the CLI do not).
-_MODEL_CODE_EXCLUDE = ("analysis", "viz", "cli.py", "reference.py")
+_MODEL_CODE_EXCLUDE = ("analysis", "viz", "cli.py", "reference.py", "outcomes.py", "fonts.py")
 LOCK_NAME = ".govsim.lock"
 JOURNAL_NAME = "checksums.jsonl"
 META_PREFIX = b"govsim."

@@ -1,4 +1,4 @@
-"""The interactive teaching app (Mesa SolaraViz in the browser).
+"""The interactive teaching app (a Solara page in the browser; the model is a Mesa model).
 
 ``govsim app`` serves it (``govsim.viz.app:page``); :class:`TeachingModel` is the model it
 drives, importable without Solara.
