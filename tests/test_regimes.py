@@ -189,9 +189,11 @@ def test_unknown_institution_names_rejected(field):
 
 
 def test_pilots_apply_after_settings():
-    s = RegimeSettings(chains={"emergency": ("committee", "district")})
+    s = RegimeSettings(chains={"emergency": ("committee", "street")})
     inst = compile_institutions("hybrid", s, {"grid_management": True})
-    assert inst.data.chains["emergency"] == ("district",)
+    # the settings' chain is the base; the centre then puts itself first; grid management
+    # then drops the street and reports up to the district at once
+    assert inst.data.chains["emergency"] == ("centre", "committee", "district")
     assert inst.data.chains["general"][0] == "grid"
 
 

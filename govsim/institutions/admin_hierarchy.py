@@ -27,7 +27,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     appraisal_days: Annotated[int, Field(ge=30, le=3650)] = 90
     reshuffle_below: Annotated[float, Field(ge=0.0, le=1.0)] = 0.8
-    upward_share: Annotated[float, Field(ge=0.0, le=0.9)] = 0.3
+    upward_share: Annotated[float, Field(ge=0.0, le=0.9)] = 0.5
 
 
 class AdminHierarchy(Institution):
