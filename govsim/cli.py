@@ -364,14 +364,19 @@ def _load_results(out: Path):
 
     from govsim.experiment import ResultStore
 
-    manifest = {}
-    if (out / "manifest.json").is_file():
-        manifest = json.loads((out / "manifest.json").read_text())
+    manifest: dict = {}
     df = pd.DataFrame()
-    if (out / "runs").is_dir() and manifest:
-        df = ResultStore(out).load()
-    if df.empty:
-        for name in ("results.parquet", "results.csv"):
+    if (out / "runs").is_dir():  # a sweep's folder: the store checks its manifest and files
+        store = ResultStore(out)
+        manifest = store.manifest()
+        df = store.load()
+    else:
+        if (out / "manifest.json").is_file():
+            try:
+                manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                raise ScenarioError(f"{out / 'manifest.json'}: not valid JSON") from None
+        for name in ("results.parquet", "results.csv"):  # a shipped, canonical results table
             if (out / name).is_file():
                 df = pd.read_parquet(out / name) if name.endswith("parquet") else pd.read_csv(out / name)
                 break
@@ -390,8 +395,8 @@ def _metric_columns(df, manifest: dict, metrics: list[str] | None) -> list[str]:
     if metrics:
         unknown = [m for m in metrics if m not in df.columns]
         if unknown:
-            raise ScenarioError(f"--metrics: {', '.join(unknown)} not in the results table; "
-                                f"available: {', '.join(c for c in df.columns if c in OUTCOMES)}")
+            raise ScenarioError(f"--metrics: unknown metric {unknown[0]!r} in the results table; "
+                                f"allowed: {', '.join(c for c in df.columns if c in OUTCOMES)}")
         return list(metrics)
     wanted = manifest.get("spec", {}).get("metrics") or [c for c in df.columns if c in OUTCOMES]
     return [m for m in wanted if m in df.columns]
