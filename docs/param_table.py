@@ -198,7 +198,7 @@ REGIME_DOC: dict[str, str] = {
 INST_DOC: dict[str, tuple[str, str]] = {
     # member_assembly
     "member_assembly.households_per_representative": ("households per representative (seats = households // this, at least 1)", f"{FR}: one representative per 10-20 households"),
-    "member_assembly.unit_seat_share": ("share of seats held by resident-unit delegates (they take no part in the votes, 7.10.1)", f"{FR}: unit delegates at most 1/5 of seats"),
+    "member_assembly.unit_seat_share": ("share of seats held by resident-unit delegates (each votes yes at the mean rate of the representatives present, 7.10.1)", f"{FR}: unit delegates at most 1/5 of seats"),
     "member_assembly.session_interval_days": ("days between regular sessions [d]", AS),
     "member_assembly.consent_threshold": ("share of present representatives voting yes above which a proposal passes", f"{FR}: estate renovation only if more than 60% agree"),
     "member_assembly.extra_session_share": ("share of representatives whose request calls an extra session", f"{FR}: at least 1/3 ask (the council's rule, applied to the assembly)"),
@@ -261,7 +261,7 @@ INST_DOC: dict[str, tuple[str, str]] = {
     "disaster_bodies.detect_per_preparedness": ("daily detection chance of a pending emergency per unit preparedness", AS),
     "disaster_bodies.response_gain": ("raise of every responder's chance on emergencies per unit preparedness", AS),
     # grid_management
-    "grid_management.onsite_gain": ("meant as the raise of responders' chance on emergencies the grid officer follows on site; NOT read by the code, which uses 0.5 (section 9)", AS),
+    "grid_management.onsite_gain": ("raise of responders' chance on emergencies a grid officer follows on site (x (1 + gain))", AS),
     "grid_management.scoring_days": ("days between grid performance scorings [d]", AS),
     "grid_management.performance_pay": ("performance pay per staff member of an upper-half grid per scoring [yuan]", f"{AS} (brief: ranking feeds performance pay)"),
     "grid_management.effort_step": ("effort step up (upper half) or down (lower half) per scoring; effort kept in [0.5, 1.5]", AS),
