@@ -154,6 +154,8 @@ class CaseBook:
         self._cap = capacity
         for name, dtype in _FIELDS.items():
             setattr(self, name, np.zeros(capacity, dtype=dtype))
+        self.version = 0
+        self._queue_version = -1
         self.pending = np.empty(0, dtype=np.int64)  # undetected
         self.open_idx = np.empty(0, dtype=np.int64)  # detected, not resolved
         self.counts = dict.fromkeys(
@@ -302,6 +304,7 @@ class CaseBook:
         self.open_idx = np.concatenate([self.open_idx, idx])
 
     def _enter(self, idx: np.ndarray, level: np.ndarray, day: int) -> None:
+        self.version += 1
         self.level[idx] = level
         self.level_since[idx] = day
         self.attempts[idx] = 0
@@ -526,10 +529,24 @@ class CaseBook:
         return idx
 
     # ------------------------------------------------------------------ views
+    @property
+    def open_idx(self) -> np.ndarray:
+        """Detected, unresolved cases (every change of the set bumps ``version``)."""
+        return self._open_idx
+
+    @open_idx.setter
+    def open_idx(self, value: np.ndarray) -> None:
+        self._open_idx = value
+        self.version += 1
+
     def queue_by_key(self) -> np.ndarray:
-        o = self.open_idx
-        key = self.handlers.key(self.level[o].astype(np.int64), self.community[o], self.grid[o])
-        return np.bincount(key, minlength=self.handlers.total)
+        """Open cases per handler instance (cached until the open set or a level changes)."""
+        if self._queue_version != self.version:
+            o = self.open_idx
+            key = self.handlers.key(self.level[o].astype(np.int64), self.community[o], self.grid[o])
+            self._queue = np.bincount(key, minlength=self.handlers.total)
+            self._queue_version = self.version
+        return self._queue
 
     def path_of(self, i: int) -> list[str]:
         out, p = [], int(self.path[i])

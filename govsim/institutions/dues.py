@@ -94,8 +94,8 @@ class ResidentDues(Institution):
         m = self.m
         book = m.cases
         o = book.open_idx
-        mine = o[(book.community[o] == c) & (book.kind[o] == NEED) & ~OUTSIDE[book.level[o]]
-                 & np.isin(book.resident[o], attendees)]
+        o = o[(book.community[o] == c) & (book.kind[o] == NEED) & ~OUTSIDE[book.level[o]]]
+        mine = o[np.isin(book.resident[o], attendees)]
         com = m.committees[c]
         afford = int(m.ledger.balance[com.account] // self.s.fix_cost) if self.s.fix_cost > 0 else len(mine)
         mine = mine[: max(0, min(self.s.fixes_per_meeting, afford))]

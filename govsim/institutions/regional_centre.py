@@ -81,8 +81,8 @@ class RegionalCentre(Institution):
         o = book.open_idx
         # Within delegated powers: attendees' requests still in the community, not proposals
         # that need sign-off.
-        mine = o[(book.community[o] == c) & np.isin(book.resident[o], attendees) & (book.cls[o] != APPROVAL)
-                 & ~OUTSIDE[book.level[o]]]
+        o = o[(book.community[o] == c) & (book.cls[o] != APPROVAL) & ~OUTSIDE[book.level[o]]]
+        mine = o[np.isin(book.resident[o], attendees)]
         mine = mine[: self.s.head_cases_per_meeting]
         if len(mine) == 0:
             return 0
