@@ -119,3 +119,31 @@ def due(day: int, interval: int, C: int) -> np.ndarray:
 def window_rate(done: np.ndarray, tried: np.ndarray, prior: float = 0.5, weight: float = 2.0) -> np.ndarray:
     """A success rate with a weak prior (so an empty window reads ``prior``, not 0/0)."""
     return (done + prior * weight) / (tried + weight)
+
+
+class LevelTally:
+    """How the cases one handler level worked ended, per community, since the last review:
+    what a board, a government appraiser or a contracting authority sees of a provider."""
+
+    def __init__(self, model, level: int) -> None:
+        self.m = model
+        self.level = level
+        C = model.structure.n_communities
+        self.worked = np.zeros(C)
+        self.resolved = np.zeros(C)
+
+    def count_resolved(self, idx: np.ndarray) -> None:
+        book = self.m.cases
+        np.add.at(self.resolved, book.community[idx[book.resolved_level[idx] == self.level]], 1)
+
+    def count_worked_today(self) -> None:
+        book = self.m.cases
+        w = book.worked_today
+        if len(w):
+            np.add.at(self.worked, book.community[w[book.level[w] == self.level]], 1)
+
+    def rating(self, c: int) -> float:
+        return float(window_rate(self.resolved[c], self.worked[c]))
+
+    def reset(self, c: int) -> None:
+        self.worked[c] = self.resolved[c] = 0.0

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from govsim.cases import N_NEED_CATEGORIES, PROPERTY_CATEGORIES, SANITATION
 from govsim.finance import is_month_start
-from govsim.institutions.base import Institution, due, window_rate
+from govsim.institutions.base import Institution, LevelTally, due
 from govsim.regimes import COMPANY, HOURS_PER_CASE, insert_after
 
 REFERENCE_QUALITY = 0.65
@@ -69,8 +69,7 @@ class ManagementCompany(Institution):
         self.review_log: list[tuple[int, int, float, bool]] = []
         for c in range(self.C):
             self._tender(c)
-        self.worked = np.zeros(self.C)
-        self.resolved = np.zeros(self.C)
+        self.tally = LevelTally(m, COMPANY)
         m.restrict_access(COMPANY, non_member=self.s.non_member_access)
         s = m.structure
         self.head = np.r_[0, np.flatnonzero(np.diff(s.household)) + 1]  # a resident of each household
@@ -106,24 +105,18 @@ class ManagementCompany(Institution):
         skill[h] = self.quality / REFERENCE_QUALITY
 
     def on_resolved(self, idx: np.ndarray, day: int) -> None:
-        book = self.m.cases
-        mine = idx[book.resolved_level[idx] == COMPANY]
-        np.add.at(self.resolved, book.community[mine], 1)
+        self.tally.count_resolved(idx)
 
     def end_day(self, day: int) -> None:
-        m = self.m
-        book = m.cases
-        worked = book.worked_today[book.level[book.worked_today] == COMPANY] if len(book.worked_today) else []
-        if len(worked):
-            np.add.at(self.worked, book.community[worked], 1)
+        self.tally.count_worked_today()
         for c in due(day, self.s.review_days, self.C):
-            rating = float(window_rate(self.resolved[c], self.worked[c]))
+            rating = self.tally.rating(c)
             fired = rating < self.s.fire_below
             self.review_log.append((day, int(c), rating, fired))
             if fired:
                 self.terminations += 1
                 self._tender(int(c))
-            self.worked[c] = self.resolved[c] = 0.0
+            self.tally.reset(c)
 
     def metrics(self) -> dict[str, float]:
         return {"company_tenders": self.tenders, "company_terminations": self.terminations,

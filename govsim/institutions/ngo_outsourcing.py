@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from govsim.finance import is_month_start
-from govsim.institutions.base import Institution, due, window_rate
+from govsim.institutions.base import Institution, LevelTally, due
 from govsim.regimes import HOURS_PER_CASE, NGO, insert_level
 
 BIDDERS = 3
@@ -62,8 +62,7 @@ class NgoOutsourcing(Institution):
         self.terminations = 0
         self.renewals = 0
         self.log: list[tuple[int, int, float, bool]] = []  # day, community, rating, ended
-        self.worked = np.zeros(self.C)
-        self.resolved = np.zeros(self.C)
+        self.tally = LevelTally(m, NGO)
         self.ratings: list[list[float]] = [[] for _ in range(self.C)]
         for c in range(self.C):
             self._tender(c)
@@ -109,20 +108,15 @@ class NgoOutsourcing(Institution):
         cap[h] = np.maximum(0.0, cap[h] - self.m.government.outsourced_admin_hours / HOURS_PER_CASE[NGO])
 
     def on_resolved(self, idx, day) -> None:
-        book = self.m.cases
-        np.add.at(self.resolved, book.community[idx[book.resolved_level[idx] == NGO]], 1)
+        self.tally.count_resolved(idx)
 
     def end_day(self, day: int) -> None:
-        m = self.m
-        book = m.cases
-        w = book.worked_today
-        if len(w):
-            np.add.at(self.worked, book.community[w[book.level[w] == NGO]], 1)
+        self.tally.count_worked_today()
         for c in due(day, self.s.evaluation_days, self.C):
             ngo = self.contractor[c]
-            rating = 0.5 * float(window_rate(self.resolved[c], self.worked[c])) + 0.5 * ngo.quality
+            rating = 0.5 * self.tally.rating(c) + 0.5 * ngo.quality
             self.ratings[c].append(rating)
-            self.worked[c] = self.resolved[c] = 0.0
+            self.tally.reset(c)
             end_of_term = len(self.ratings[c]) * self.s.evaluation_days >= self.s.term_days
             ended = rating < self.s.terminate_below or (end_of_term and np.mean(self.ratings[c]) < self.s.renew_above)
             self.log.append((day, int(c), rating, bool(ended)))

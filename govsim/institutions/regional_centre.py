@@ -22,7 +22,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from govsim.institutions.base import Institution, due, window_rate
+from govsim.institutions.base import Institution, LevelTally, due
 from govsim.regimes import APPROVAL, CENTRE, HOURS_PER_CASE, OUTSIDE, insert_after
 
 STAFF_HOURS = 8.0
@@ -63,8 +63,7 @@ class RegionalCentre(Institution):
         self.last_convened = np.full(self.C, -10_000)
         self.convened = 0
         self.on_the_spot = 0
-        self.worked = np.zeros(self.C)
-        self.resolved = np.zeros(self.C)
+        self.tally = LevelTally(m, CENTRE)
         self.replaced = 0
 
     def begin_day(self, day: int) -> None:
@@ -88,8 +87,7 @@ class RegionalCentre(Institution):
             return 0
         p = m.institutions.fit[CENTRE, book.cls[mine]] * self.skill[c] / 0.6
         done = mine[m.rng.random(len(mine)) < np.minimum(p, 1.0)]
-        self.worked[c] += len(mine)
-        self.resolved[c] += len(done)
+        self.tally.worked[c] += len(mine)  # (the resolved ones are counted by on_resolved)
         if len(done):
             m.resolve_cases(done, day, level=CENTRE)
             self.on_the_spot += len(done)
@@ -101,21 +99,17 @@ class RegionalCentre(Institution):
         skill[h] = self.skill / 0.6
 
     def on_resolved(self, idx, day) -> None:
-        book = self.m.cases
-        np.add.at(self.resolved, book.community[idx[book.resolved_level[idx] == CENTRE]], 1)
+        self.tally.count_resolved(idx)
 
     def end_day(self, day: int) -> None:
         m = self.m
-        book = m.cases
-        w = book.worked_today
-        if len(w):
-            np.add.at(self.worked, book.community[w[book.level[w] == CENTRE]], 1)
+        self.tally.count_worked_today()
         for c in due(day, self.s.appraisal_days, self.C):
-            rating = float(window_rate(self.resolved[c], self.worked[c]))
+            rating = self.tally.rating(c)
             if rating < self.s.replace_below:
                 self.replaced += 1
                 self.skill[c] = float(np.clip(m.rng.normal(self.s.skill, 0.1), 0.05, 1.0))
-            self.worked[c] = self.resolved[c] = 0.0
+            self.tally.reset(c)
 
     def metrics(self) -> dict[str, float]:
         return {"centre_meetings_convened": self.convened, "centre_on_the_spot": self.on_the_spot,
