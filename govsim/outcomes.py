@@ -196,8 +196,9 @@ _add("satisfaction_p50", "Satisfaction (median)", "满意度（中位数）", "a
 _add("satisfaction_p90", "Satisfaction (90th percentile)", "满意度（第90百分位）", "attitude", "higher",
      "attitudes")
 # --------------------------------------------------------------------------- emergencies and gaps
+# In an emergency hours count: a quarter of a day (6 hours) is the smallest effect of interest.
 _add("emergency_response_days", "Emergency response time (days to first response)",
-     "紧急事项响应时间（至首次响应天数）", "days", "lower", "resolution")
+     "紧急事项响应时间（至首次响应天数）", "days", "lower", "resolution", sesoi=0.25)
 _add("local_migrant_resolution_gap", "Local-migrant gap in resolution rate (locals minus migrants)",
      "本地居民与流动人口化解率差距", "share", "lower", "equity")
 _add("local_migrant_satisfaction_gap", "Local-migrant gap in satisfaction", "本地居民与流动人口满意度差距",
