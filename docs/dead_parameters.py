@@ -8,7 +8,7 @@ effect is real (not noise). Parameters only read by a pilot or an institution a 
 not install are screened where they are installed (``--pilots`` switches every pilot on
 for a fourth screen).
 
-    python docs/dead_parameters.py --trajectories 2 --steps 180 --out docs/dead_parameters.md
+    python docs/dead_parameters.py --trajectories 2 --steps 365 --out docs/dead_parameters.md
 
 Writes a table: per parameter, the largest normalised mu* over the outcomes, per screen;
 parameters with zero effect everywhere are listed as inert.
@@ -22,7 +22,6 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -40,14 +39,24 @@ from govsim.scenario import SECTIONS, ScenarioSpec, _unwrap, constraint_bounds  
 OUTCOMES = ("mean_participation_rate", "resolution_rate", "self_resolution_share", "cost_per_resolved_case",
             "mean_days_to_resolution", "emergency_response_days", "local_migrant_resolution_gap",
             "mean_satisfaction", "collective_incidents", "cases_abandoned", "social_cost_per_resolved_case")
+CLASS_SHARES = ("cases.general_share", "cases.coordination_share", "cases.emergency_share", "cases.approval_share")
+# Why a parameter reads 0 in every screen at the default scenarios (kept with the script so a
+# regenerated table keeps its explanations; a new inert parameter is listed as unexplained).
+WHY = {
+    'government.communities_per_street': 'groups communities under street offices: every default scenario has one community, so one street; it acts in multi-community scenarios (district.toml, zhaoshang_grid.toml).',
+    'institutions.admin_hierarchy.appraisal_days': "the hierarchy reshuffles a committee that does not get its pushed-down work done; the default government-led committee always does (administration comes first), so no appraisal ever reshuffles. Acts when push-down exceeds the committee's hours (e.g. `government.task_types` higher, fewer workers).", 'institutions.admin_hierarchy.reshuffle_below': 'as `appraisal_days`: a threshold on admin completion, which is 1 for the default committee.',
+    'institutions.owners_committees.stall_below': "owners' committees are re-elected yearly, so a stall acts from the second year of a run; the screens run one year.", 'institutions.regional_centre.head_cases_per_meeting': 'a cap on the requests the centre head takes up at one meeting; attendees bring fewer than 4 open requests to a meeting at the default settings, so the cap does not bind. It binds in bigger or more stressed communities.',
+    'institutions.resident_dues.fix_cost': 'the board can always afford the few fixes attendees bring at the default dues; the cost binds when dues are low (`resident_dues.fee_per_month`) or needs many (the social cost counts dues collected, not how the board spends them).',
+    'population.household_size': "used only when a scenario does not give `people`; the default scenarios give the field report's 3,514 people.", 'population.size_variation': 'spreads households over communities; the default scenarios have one community. Acts in multi-community scenarios.',
+}
 SKIP = {"population.communities", "population.households", "population.people", "committees.min_members",
         "committees.max_members"}  # structure: screened by scenario files, not as a knob
 
 
 def _bounds(default: float, meta: list, integer: bool) -> tuple[float, float] | None:
     lo, lo_open, hi, hi_open = constraint_bounds(meta)
-    if default == 0:
-        a, b = 0.0, (hi if hi is not None and math.isfinite(hi) and hi <= 10 else 1.0)
+    if default == 0:  # a quarter of the allowed range (keeps shares that must add up valid)
+        a, b = 0.0, 0.25 * (hi if hi is not None and math.isfinite(hi) and hi <= 10 else 1.0)
     else:
         a, b = sorted((default * 0.5, default * 1.5))
     if lo is not None:
@@ -108,10 +117,23 @@ def screen(regime: str, pilots: bool, trajectories: int, steps: int, seed: int, 
     problem = {"num_vars": len(params), "names": [p[0] for p in params], "bounds": [[p[1], p[2]] for p in params]}
     X = morris_sample.sample(problem, trajectories, num_levels=4, seed=seed)
     jobs = []
+    shares = [i for i, p in enumerate(params) if p[0] in CLASS_SHARES]
+    defaults = ScenarioSpec().cases
     for row in X:
+        row = row.copy()
+        if shares:  # the four class shares must add up to 1: rescale the others around the varied one
+            values = {n: getattr(defaults, n.split(".")[1]) for n in CLASS_SHARES}
+            for i in shares:
+                values[params[i][0]] = row[i]
+            total = sum(values.values())
+            for i in shares:
+                row[i] = values[params[i][0]] / total
         over = list(base_over)
         for (name, _, _, integer), v in zip(params, row, strict=True):
             over.append(f"{name}={int(round(v)) if integer else float(v)!r}")
+        if shares:
+            rest = {n: v / total for n, v in values.items() if n not in {params[i][0] for i in shares}}
+            over += [f"{n}={v!r}" for n, v in rest.items()]
         jobs.append((path, over, seed, steps))
     t = time.time()
     with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -131,7 +153,7 @@ def screen(regime: str, pilots: bool, trajectories: int, steps: int, seed: int, 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--trajectories", type=int, default=2)
-    ap.add_argument("--steps", type=int, default=180)
+    ap.add_argument("--steps", type=int, default=365)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default=str(ROOT / "docs" / "dead_parameters.md"))
@@ -166,8 +188,11 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| `{n}` | " + " | ".join(cells) + " |")
         if all(v is None or v == 0 for v in vals):
             inert.append(n)
-    lines += ["", "## Inert everywhere", ""]
-    lines += [f"- `{n}`" for n in inert] or ["None: every parameter changed at least one outcome in some screen."]
+    lines += ["", "## Inert everywhere, and why", "",
+              "Each is inert only at the default scenarios of the screens, for the reason given; none is "
+              "dead in the model:", ""]
+    lines += [f"- `{n}`: {WHY.get(n, 'UNEXPLAINED: remove the parameter or document why it is inert.')}"
+              for n in inert] or ["None: every parameter changed at least one outcome in some screen."]
     Path(a.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {a.out}; inert: {', '.join(inert) or 'none'}")
     return 0

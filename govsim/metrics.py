@@ -9,7 +9,8 @@ Definitions (also in docs/ODD.md):
 * screened_resolution_rate  resolved / detected ("screened")
 * self_resolution_share     resolved without ever leaving the community / resolved
 * cost_per_resolved_case    government (fiscal) spending / resolved cases
-* social_cost_per_resolved_case  (fiscal + donations + residents' time at hour_value) / resolved
+* social_cost_per_resolved_case  (fiscal + donations + residents' dues and fees + residents'
+                                 time at hour_value) / resolved
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ SUMMARY_METRICS = (
     "disputes_detected", "disputes_resolved", "dispute_screened_resolution_rate",
     "dispute_self_resolution_share", "mean_days_to_resolution", "median_days_to_resolution",
     "escalations", "collective_incidents", "unresolved_open", "fiscal_spending",
-    "ngo_contract_spending", "ngo_grant_spending", "donations", "committee_staff_hours",
+    "ngo_contract_spending", "ngo_grant_spending", "donations", "resident_payments", "committee_staff_hours",
     "resident_hours", "resident_time_value", "cost_per_resolved_case",
     "social_cost_per_resolved_case", "mean_trust_gov", "mean_trust_comm", "mean_belonging",
     "mean_satisfaction", "ngos", "ngo_staff", "emergency_response_days", "satisfaction_sd",
@@ -83,6 +84,7 @@ def summary(m) -> dict:
     hour_value = m.scenario.behaviour.hour_value
     resident_cost = m.population.hours * hour_value
     donations = ledger.totals["donation"]
+    resident_money = ledger.spent_by("residents")  # dues, association dues, property fees
     out = {
         "scenario": m.scenario.name,
         "regime": m.scenario.regime,
@@ -120,11 +122,12 @@ def summary(m) -> dict:
         "ngo_contract_spending": ledger.totals["ngo_contracts"],
         "ngo_grant_spending": ledger.totals["ngo_grants"],
         "donations": donations,
+        "resident_payments": resident_money,
         "committee_staff_hours": float(m.committee_hours),
         "resident_hours": float(m.population.hours),
         "resident_time_value": resident_cost,
         "cost_per_resolved_case": _ratio(fiscal, c["resolved"]),
-        "social_cost_per_resolved_case": _ratio(fiscal + donations + resident_cost, c["resolved"]),
+        "social_cost_per_resolved_case": _ratio(fiscal + donations + resident_money + resident_cost, c["resolved"]),
         "mean_trust_gov": float(m.population.trust_gov.mean()),
         "mean_trust_comm": float(m.population.trust_comm.mean()),
         "mean_belonging": float(m.population.belonging.mean()),

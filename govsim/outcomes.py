@@ -169,6 +169,7 @@ _add("ngo_contract_spending", "NGO contract spending (yuan)", "社会组织购�
 _add("ngo_grant_spending", "NGO grant spending (yuan)", "社会组织资助支出（元）", "money",
      "neutral", "cost")
 _add("donations", "Donations (yuan)", "捐赠（元）", "money", "neutral", "cost")
+_add("resident_payments", "Residents' dues and fees (yuan)", "居民缴纳的会费和物业费（元）", "money", "neutral", "cost")
 _add("committee_staff_hours", "Committee staff hours", "居委会工作人员工时", "hours", "lower",
      "cost")
 _add("resident_hours", "Residents' time (hours)", "居民投入时间（小时）", "hours", "neutral",

@@ -31,7 +31,7 @@ from govsim.finance import is_month_start
 from govsim.institutions.base import Institution
 from govsim.regimes import HOURS_PER_CASE, RESIDENTS
 
-PATROL_DETECTION = 0.06  # daily chance a patrol notices a pending case in a fully member block
+PATROL_DETECTION = 0.06  # daily chance patrols notice a pending case in a fully member block (0.05 h/day each)
 
 
 class Settings(BaseModel):
@@ -82,7 +82,8 @@ class NeighbourhoodAssociation(Institution):
 
     def detection(self, pending):
         b = self.m.cases.building[pending]
-        return [(PATROL, PATROL_DETECTION * self.member_share_b[b])]
+        hours = self.s.member_hours_per_day / 0.05  # patrols at the default hours give PATROL_DETECTION
+        return [(PATROL, np.minimum(1.0, PATROL_DETECTION * hours * self.member_share_b[b]))]
 
     def capacity(self, cap, skill) -> None:
         h = self.m.handlers.slice(RESIDENTS)

@@ -1,8 +1,8 @@
 """Owners' committees (业主委员会): owners act on property-management disputes.
 
 Owners' committees give volunteer hours (``hours_per_day``) to repairs and parking, the
-property-management categories: they notice such cases in their estate (a detection channel)
-and work cases at the residents' level. Their re-election can stall in a run-down estate
+property-management categories: they notice such cases in their estate (a detection channel,
+``detection`` per 5 hours a day) and work cases at the residents' level. Their re-election can stall in a run-down estate
 (brief: Zhaoshang): each year a committee in a community whose mean belonging is below
 ``stall_below`` stalls and stops acting, until a co-governance board helps elect a new one.
 """
@@ -44,7 +44,8 @@ class OwnersCommittees(Institution):
     def detection(self, pending):
         book = self.m.cases
         prop = np.isin(book.category[pending], PROPERTY_CATEGORIES)
-        return [(OWNERS, self.s.detection * prop * self.active[book.community[pending]])]
+        rate = min(1.0, self.s.detection * self.s.hours_per_day / 5.0)  # ``detection`` is per 5 hours/day
+        return [(OWNERS, rate * prop * self.active[book.community[pending]])]
 
     def capacity(self, cap, skill) -> None:
         cap[self.m.handlers.slice(RESIDENTS)] += self.active * self.s.hours_per_day / HOURS_PER_CASE[RESIDENTS]
