@@ -84,7 +84,7 @@ def test_compare_works_on_shipped_results_and_metrics_get_their_own_folder(shipp
     capsys.readouterr()
     assert main(["compare", str(shipped), "--metrics", "no_such_metric"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("govsim: error: --metrics: no_such_metric")
+    assert len(err) == 1 and err[0].startswith("govsim: error: --metrics: unknown metric 'no_such_metric'")
 
 
 def test_compare_without_results_says_how_to_regenerate(shipped, capsys):
