@@ -363,6 +363,7 @@ class CaseBook:
         empty = np.empty(0, dtype=np.int64)
         self.worked_levels = np.zeros(len(LEVELS), dtype=np.int64)
         self.worked_today = empty
+        self.worked_level = empty
         if len(o) == 0:
             return empty, empty, empty
         lvl = self.level[o].astype(np.int64)
@@ -413,6 +414,7 @@ class CaseBook:
         w_idx = o[worked]
         self.first_response(w_idx, day)
         self.worked_today = w_idx
+        self.worked_level = lvl[worked]
 
         hours = HOURS_PER_CASE[lvl] * worked
         self.hours[o] += hours.astype(np.float32)

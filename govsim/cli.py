@@ -123,11 +123,13 @@ RUN_OUTPUTS = ("series", "communities", "cases")
 
 def run_output_paths(out: Path, fmt: str = "csv") -> list[Path]:
     """The files ``govsim run`` writes into ``out``."""
-    return [out / f"{name}.{fmt}" for name in RUN_OUTPUTS] + [out / "summary.json"]
+    return [out / f"{name}.{fmt}" for name in RUN_OUTPUTS] + [out / "communities_series.parquet",
+                                                               out / "summary.json"]
 
 
 def write_outputs(model, out: Path, fmt: str = "csv") -> list[Path]:
-    """Write per-step series, summary, per-community table and the case table (atomically)."""
+    """Write per-step series, summary, per-community table, the daily per-community series
+    and the case table (atomically)."""
     import io
 
     from govsim.experiment.paths import atomic_write_bytes, atomic_write_text
@@ -146,6 +148,12 @@ def write_outputs(model, out: Path, fmt: str = "csv") -> list[Path]:
         else:
             atomic_write_text(p, frames[name].to_csv(index=False))
         written.append(p)
+    # The daily per-community series is always Parquet (communities x days rows).
+    p = out / "communities_series.parquet"
+    buf = io.BytesIO()
+    model.community_series().to_parquet(buf, index=False)
+    atomic_write_bytes(p, buf.getvalue())
+    written.append(p)
     p = out / "summary.json"
     doc = {"summary": model.summary(), "scenario": model.scenario.to_dict()}
     atomic_write_text(p, json.dumps(json_safe(doc), indent=2, allow_nan=False))

@@ -44,6 +44,7 @@ from govsim.cases import (
     HandlerIndex,
     class_probabilities,
 )
+from govsim.community_series import CommunitySeries
 from govsim.finance import Ledger, is_month_start
 from govsim.institutions import INSTITUTIONS, Institution
 from govsim.ladder import ladder
@@ -187,6 +188,7 @@ class GovernanceModel(mesa.Model):
         self._capacity = np.zeros(self.handlers.total)
         self._skill = np.ones(self.handlers.total)
         self.datacollector = mesa.DataCollector(model_reporters=metrics.REPORTERS) if collect else None
+        self.cseries = CommunitySeries(self, sc.steps) if collect else None
 
     def _index_hooks(self) -> None:
         self.hooks = {hook: [i for i in self.installed if i.overrides(hook)] for hook in Institution.HOOKS}
@@ -388,6 +390,7 @@ class GovernanceModel(mesa.Model):
         self.participation_sum += self.population.participation_rate(d)
         if self.datacollector is not None:
             self.datacollector.collect(self)
+            self.cseries.collect(self, d)
         if self.day >= sc.steps:
             self.running = False
 
@@ -481,6 +484,8 @@ class GovernanceModel(mesa.Model):
                 book.p_online[new] = sigmoid(zo)
             for inst in self.hooks["arrival"]:
                 inst.arrival(new)
+            if self.cseries is not None:
+                self.cseries.arrived(book.community[new])
         # Detection: self-report, committee visits, building heads, online, hotline, and
         # whatever channels the institutions add (screening, inspection, patrols, drills...).
         pend = book.pending
@@ -504,6 +509,8 @@ class GovernanceModel(mesa.Model):
 
         self._capacities()
         res, esc, worked = book.handle(d, rng, self._capacity, self._skill, sc.cases.fester_days, gain=self._gain)
+        if self.cseries is not None and len(worked):
+            self.cseries.worked(book.community[worked], book.worked_level)
         com_worked = worked[book.level[worked] == COMMITTEE]
         if len(com_worked):
             counts = np.bincount(book.community[com_worked], minlength=self.structure.n_communities)
@@ -533,6 +540,8 @@ class GovernanceModel(mesa.Model):
             for c in np.flatnonzero(counts):
                 self.committees[c].resolved_cases += int(counts[c])
         self.attitudes.resolved(idx, d)
+        if self.cseries is not None:
+            self.cseries.resolved(book.community[idx], d - book.arisen[idx])
         for inst in self.hooks["on_resolved"]:
             inst.on_resolved(idx, d)
 
@@ -551,6 +560,8 @@ class GovernanceModel(mesa.Model):
                                         sc.cases.incident_cluster)
         for members in clusters:
             idx = self.cases.add_incident_case(d, int(members[0]), self.structure)
+            if self.cseries is not None:
+                self.cseries.incident(int(self.cases.community[idx[0]]))
             np.add.at(pop.open_cases, self.cases.resident[idx], 1)
             self.government.pay(sc.cases.incident_cost, self.acct["operations"], "incident_response")
             pop.grievance[members] *= np.float32(0.3)  # grievance vented
@@ -579,6 +590,13 @@ class GovernanceModel(mesa.Model):
         if self.datacollector is None:
             raise RuntimeError("model was built with collect=False")
         return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+
+    def community_series(self):
+        """The daily per-community series (one row per community and day), see
+        :mod:`govsim.community_series`."""
+        if self.cseries is None:
+            raise RuntimeError("model was built with collect=False")
+        return self.cseries.frame(self)
 
     def community_table(self):
         return metrics.community_table(self)

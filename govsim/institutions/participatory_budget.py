@@ -35,10 +35,11 @@ class ParticipatoryBudget(Institution):
         self.turnout = np.zeros(self.C)
         self.last_vote = np.full(self.C, -10_000)
         self.projects = 0
+        self.start = m.day  # switched on mid-run by a timeline: the first year's fund is paid at once
 
     def begin_day(self, day: int) -> None:
         m = self.m
-        if day % 365 == 0 and (self.funds * self.on).any():
+        if (day % 365 == 0 or day == self.start) and (self.funds * self.on).any():
             m.government.pay(self.funds * self.on, self.fund_accounts, "participatory_budget")
         if day % 365 != VOTE_DAY:
             return
