@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from govsim.network import LOCAL, MIGRANT
+from govsim.network import LOCAL, MIGRANT, RELOCATED
 from govsim.regimes import HOURS_PER_CASE
 
 FLOWS = ("cases_arisen", "cases_resolved", "resolution_days", "handler_hours", "incidents")
@@ -38,17 +38,19 @@ class CommunitySeries:
         self.data = np.zeros((max(steps, 1), C, len(COLUMNS)), dtype=np.float64)
         self.today = np.zeros((C, len(FLOWS)))
         self.days = 0
-        nonempty = s.community_size > 0
-        self.starts = s.community_start[nonempty]
-        self.nonempty = nonempty
         pop = model.population
-        size = np.maximum(s.community_size, 1).astype(float)
-        self.size = size
+        self.starts = s.community_start
+        self.size = np.maximum(s.community_size, 1).astype(float)
+        self.has = s.community_size > 0
         self.eligible = np.maximum(np.bincount(s.community[pop.eligible], minlength=C), 1).astype(float)
-        self.local = (s.tenure == LOCAL).astype(np.float32)
-        self.migrant = (s.tenure == MIGRANT).astype(np.float32)
-        self.n_local = np.bincount(s.community, weights=self.local, minlength=C)
-        self.n_migrant = np.bincount(s.community, weights=self.migrant, minlength=C)
+        # Residents are stored by community: a group's members, in order, and where each
+        # community's stretch of them starts.
+        self.groups = []
+        for t in (MIGRANT, RELOCATED):
+            idx = np.flatnonzero(s.tenure == t)
+            counts = np.bincount(s.community[idx], minlength=C)
+            self.groups.append((idx, np.searchsorted(idx, s.community_start), counts))
+        self.n_local = np.bincount(s.community[s.tenure == LOCAL], minlength=C)
         # Pilots a timeline switches: their per-community on/off state, day by day.
         from govsim.timeline import pilot_switches
 
@@ -79,19 +81,26 @@ class CommunitySeries:
             days.append(model.switch_on[switch].copy())
         row[:, : len(FLOWS)] = self.today
         self.today[:] = 0.0
-        act = (pop.active_mask(day) & pop.eligible).astype(np.float32)
-        sat = pop.satisfaction
-        stacked = np.stack([act, sat, pop.trust_gov, pop.trust_comm, sat * self.local, sat * self.migrant])
-        sums = np.zeros((stacked.shape[0], self.C))
-        sums[:, self.nonempty] = np.add.reduceat(stacked, self.starts, axis=1)
         k = len(FLOWS)
-        row[:, k] = sums[0] / self.eligible
-        row[:, k + 1] = sums[1] / self.size
-        row[:, k + 2] = sums[2] / self.size
-        row[:, k + 3] = sums[3] / self.size
+        act = pop.active_mask(day) & pop.eligible
+        row[:, k] = self._sum(act, self.starts, self.has, np.int64) / self.eligible
+        sat = self._sum(pop.satisfaction, self.starts, self.has, None)
+        row[:, k + 1] = sat / self.size
+        row[:, k + 2] = self._sum(pop.trust_gov, self.starts, self.has, None) / self.size
+        row[:, k + 3] = self._sum(pop.trust_comm, self.starts, self.has, None) / self.size
+        (mi, ms, mc), (ri, rs, rc) = self.groups
+        mig = self._sum(pop.satisfaction[mi], ms, mc > 0, None)
+        local = sat - mig - self._sum(pop.satisfaction[ri], rs, rc > 0, None)
         with np.errstate(invalid="ignore", divide="ignore"):
-            row[:, k + 4] = sums[4] / self.n_local - sums[5] / self.n_migrant
+            row[:, k + 4] = local / self.n_local - mig / mc
         self.days += 1
+
+    def _sum(self, values: np.ndarray, starts: np.ndarray, has: np.ndarray, dtype=np.float64) -> np.ndarray:
+        """Per community: the sum of ``values`` over its stretch (0 where it has none)."""
+        out = np.zeros(self.C)
+        if has.any():
+            out[has] = np.add.reduceat(values, starts[has], dtype=dtype)
+        return out
 
     def frame(self, model):
         """A long DataFrame: day, community, the columns above, and ``on_<switch>`` flags."""
