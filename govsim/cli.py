@@ -432,6 +432,14 @@ def _report(out: Path, quiet: bool = False, metrics: list[str] | None = None, te
             # per regime and varied parameter value: a varied parameter is never pooled here
             print(format_table(group_stats(df, chosen, by=["regime", *varied]), chosen))
     print(f"report: {paths.get('report', report_dir)}")
+    if (out / "panel.parquet").is_file() and spec.get("treatment"):
+        import pandas as pd
+
+        from govsim.analysis.did import write_did_report
+
+        did_paths = write_did_report(pd.read_parquet(out / "panel.parquet"), report_dir / "did",
+                                     f"{name}: difference-in-differences", spec["treatment"])
+        print(f"treatment report: {did_paths['report']}")
     return 0
 
 

@@ -51,11 +51,18 @@ class CommunitySeries:
             counts = np.bincount(s.community[idx], minlength=C)
             self.groups.append((idx, np.searchsorted(idx, s.community_start), counts))
         self.n_local = np.bincount(s.community[s.tenure == LOCAL], minlength=C)
-        # Pilots a timeline switches: their per-community on/off state, day by day.
+        self.flags: dict[str, list] = {}
+        self.track(model.scenario.timeline)
+
+    def track(self, events) -> None:
+        """Pilots a timeline switches: keep their per-community on/off state, day by day."""
         from govsim.timeline import pilot_switches
 
         keys = pilot_switches()
-        self.flags = {keys[k]: [] for ev in model.scenario.timeline for k in ev.set if k in keys}
+        for ev in events:
+            for k in ev.set:
+                if k in keys:
+                    self.flags.setdefault(keys[k], [])
 
     # ---------------------------------------------------------------- flows, as they happen
     def arrived(self, community: np.ndarray) -> None:

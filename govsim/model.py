@@ -66,7 +66,7 @@ from govsim.regimes import (
     compile_institutions,
 )
 from govsim.regimes import NGO as NGO_LEVEL
-from govsim.scenario import GovernanceScenario
+from govsim.scenario import GovernanceScenario, scenario_from_dict
 from govsim.timeline import Timeline, routing_key
 from govsim.volunteers import Volunteers
 
@@ -207,6 +207,18 @@ class GovernanceModel(mesa.Model):
                 inst = compile_institutions(sc.regime, sc.regime_settings, on)
                 self.routing.variant(key, inst)
             self.routing.variant_of[comms] = self.routing.keys.index(key)
+
+    def add_timeline(self, events: list[dict]) -> None:
+        """Add timeline events to a model before it runs (e.g. a treatment assigned from the
+        communities it has built): as if the scenario had listed them."""
+        if self.day > 0:
+            raise RuntimeError("add_timeline: the model has already run")
+        data = self.scenario.spec.model_dump(exclude_unset=True)
+        data["timeline"] = [*data.get("timeline", ()), *events]
+        self.scenario = scenario_from_dict(data, where="timeline")
+        self.timeline = Timeline(self.scenario.timeline, self.structure)
+        if self.cseries is not None:
+            self.cseries.track(self.scenario.timeline)
 
     def switch_institution(self, switch: str, where: np.ndarray, on: bool) -> None:
         """A timeline event switches a pilot institution on or off in communities ``where``;
