@@ -93,7 +93,13 @@ def _fit(data: pd.DataFrame, outcome: str, terms: list[str]):
     Xd = X - X.groupby(g).transform("mean")
     yd = y - y.groupby(g).transform("mean")
     keep = Xd.columns[(Xd.abs() > 1e-12).any()]  # a dummy constant within every community drops out
-    return sm.OLS(yd, Xd[keep]).fit(cov_type="cluster", cov_kwds={"groups": g})
+    import warnings
+
+    with warnings.catch_warnings():  # a rare outcome (one incident) can leave a variance < 0: SE NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = sm.OLS(yd, Xd[keep]).fit(cov_type="cluster", cov_kwds={"groups": g})
+        _ = res.bse  # computed (and cached) here, inside the filter
+    return res
 
 
 def did(panel: pd.DataFrame, outcome: str, alpha: float = 0.05) -> dict:
@@ -170,7 +176,7 @@ def _analyse(panel: pd.DataFrame, outcomes: Sequence[str], properties: Sequence[
     rows, events, het = [], [], []
     for rep, p in panel.groupby("replicate", sort=True):
         for y in outcomes:
-            if p[y].notna().sum() == 0:
+            if p[y].notna().sum() == 0 or not p[y].std() > 0:
                 continue
             rows.append({"replicate": rep, **did(p, y)})
             events.append(event_study(p, y).assign(replicate=rep, outcome=y))
@@ -231,6 +237,7 @@ def plot_event_study(events: pd.DataFrame, outcome: str, path: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
     from scipy import stats
 
     e = events[events["outcome"] == outcome]
@@ -246,6 +253,7 @@ def plot_event_study(events: pd.DataFrame, outcome: str, path: Path) -> Path:
     ax.errorbar(mean.index[~pre], mean[~pre], yerr=half[~pre], fmt="o", color="tab:blue", label="after the start")
     ax.axhline(0, color="black", lw=0.6)
     ax.axvline(-0.5, color="grey", lw=0.8, ls=":")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("months since the start (reference: month -1)")
     ax.set_ylabel(f"effect on {OUTCOMES[outcome][0]}")
     ax.legend(fontsize=8)
