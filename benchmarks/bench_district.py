@@ -5,7 +5,11 @@ Builds ``GovernanceModel`` (collect=True) from the district scenario (262,103 re
 process's maximum resident set size, ``resource.getrusage(...).ru_maxrss``, in MiB).
 Targets: total < 10 s, peak memory < 2 GiB.
 
-    .venv/bin/python benchmarks/bench_district.py [--steps 365]
+    .venv/bin/python benchmarks/bench_district.py [--steps 365] [--timeline]
+
+``--timeline`` adds a timeline event (a deliberation council in a quarter of the
+communities from day 180), as in a policy-rollout run; the daily per-community series is
+always collected (collect=True).
 
 Runs on one thread: BLAS/OpenMP thread counts are pinned to 1 before numpy is imported.
 """
@@ -26,7 +30,7 @@ import resource  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from govsim import GovernanceModel, load_scenario  # noqa: E402
+from govsim import GovernanceModel, load_scenario, scenario_from_dict  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DISTRICT = ROOT / "scenarios" / "district.toml"
@@ -43,9 +47,15 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=None, help="days to run (default: the scenario's)")
     ap.add_argument("--scenario", type=Path, default=DISTRICT)
+    ap.add_argument("--timeline", action="store_true", help="add a council rollout in 25%% of communities at day 180")
     args = ap.parse_args(argv)
 
     scenario = load_scenario(args.scenario)
+    if args.timeline:
+        data = scenario.spec.model_dump(exclude_unset=True)
+        data["timeline"] = [{"day": min(180, scenario.steps - 1), "communities": {"share": 0.25, "seed": 1},
+                             "set": {"pilots.deliberation_council": True}}]
+        scenario = scenario_from_dict(data)
     steps = scenario.steps if args.steps is None else args.steps
     shown = args.scenario.resolve()
     shown = shown.relative_to(ROOT) if shown.is_relative_to(ROOT) else shown

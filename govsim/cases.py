@@ -28,6 +28,7 @@ from scipy.sparse.csgraph import connected_components
 from govsim.regimes import (
     APPROVAL,
     CLASSES,
+    COMMITTEE,
     COMMUNITY_LEVELS,
     DISTRICT,
     EMERGENCY,
@@ -40,6 +41,7 @@ from govsim.regimes import (
     PRIORITY,
     STREET,
     Institutions,
+    Routing,
 )
 
 UNDETECTED, OPEN, RESOLVED, LAPSED, ABANDONED = range(5)
@@ -111,7 +113,8 @@ _FIELDS = {
     "first_worked": np.int32,  # day of the first handling action (on-site response included)
     "onsite": np.bool_,  # an officer follows the case on site (grid emergencies)
     "registered": np.bool_,  # the resident's registration status (access at the point of service)
-    "member": np.bool_,  # the resident's household pays the body that serves members first
+    "member": np.bool_,
+    "variant": np.int16,  # routing variant the case was triaged by (regimes.Routing)  # the resident's household pays the body that serves members first
 }
 
 
@@ -147,8 +150,13 @@ class HandlerIndex:
 class CaseBook:
     """The case table (growable columns) and the stages of a case's life."""
 
-    def __init__(self, institutions: Institutions, handlers: HandlerIndex, capacity: int = 4096):
+    def __init__(self, institutions: Institutions, handlers: HandlerIndex, capacity: int = 4096,
+                 routing: Routing | None = None):
         self.inst = institutions
+        if routing is None:
+            routing = Routing(int(handlers.sizes[COMMITTEE]))
+            routing.variant((), institutions)
+        self.routing = routing
         self.handlers = handlers
         self.size = 0
         self._cap = capacity
@@ -292,12 +300,15 @@ class CaseBook:
         """Triage: the class picks the chain; the case enters at its first level, except
         cases called in to the government hotline, which land on the desk of the chain's
         first government level (street or district) and so leave the community at once."""
+        rt = self.routing
         cls = self.cls[idx]
+        v = rt.variant_of[self.community[idx]]
+        self.variant[idx] = v
         pos = np.zeros(len(idx), dtype=np.int8)
         hot = self.channel[idx] == HOTLINE
         if hot.any():
-            pos[hot] = self.inst.first_outside[cls[hot]]
-        first = self.inst.chains[cls, pos]
+            pos[hot] = rt.first_outside[v[hot], cls[hot]]
+        first = rt.chains[v, cls, pos]
         self.status[idx] = OPEN
         self.chain_pos[idx] = pos
         self._enter(idx, first, day)
@@ -355,6 +366,7 @@ class CaseBook:
         empty = np.empty(0, dtype=np.int64)
         self.worked_levels = np.zeros(len(LEVELS), dtype=np.int64)
         self.worked_today = empty
+        self.worked_level = empty
         if len(o) == 0:
             return empty, empty, empty
         lvl = self.level[o].astype(np.int64)
@@ -362,7 +374,7 @@ class CaseBook:
         # A case still inside its level's minimum handling time is not worked yet and does
         # not take a slot. Slots go to ready cases: emergencies first, then the oldest.
         # Emergencies are urgent: worked at once, at any level.
-        ready = ((day - self.level_since[o]) >= self.inst.min_days[lvl]) | (self.cls[o] == EMERGENCY)
+        ready = ((day - self.level_since[o]) >= self.routing.min_days[self.variant[o], lvl]) | (self.cls[o] == EMERGENCY)
         order = np.lexsort((self.arisen[o], -PRIORITY[self.cls[o]], ~ready, key))
         o, lvl, key, ready = o[order], lvl[order], key[order], ready[order]
         pos = np.arange(len(o))
@@ -384,7 +396,7 @@ class CaseBook:
             p = p * gain(o, lvl)
         act = worked
         success = act & (rng.random(len(o)) < p)
-        has_next = (self.chain_pos[o] + 1) < self.inst.chain_len[cls]
+        has_next = (self.chain_pos[o] + 1) < self.routing.chain_len[self.variant[o], cls]
         signed = success & (cls == APPROVAL) & has_next
         resolved = success & ~signed
         failed = act & ~success
@@ -405,6 +417,7 @@ class CaseBook:
         w_idx = o[worked]
         self.first_response(w_idx, day)
         self.worked_today = w_idx
+        self.worked_level = lvl[worked]
 
         hours = HOURS_PER_CASE[lvl] * worked
         self.hours[o] += hours.astype(np.float32)
@@ -428,7 +441,7 @@ class CaseBook:
 
     def _forward(self, idx: np.ndarray, day: int) -> None:
         self.chain_pos[idx] += 1
-        nxt = self.inst.chains[self.cls[idx], self.chain_pos[idx]]
+        nxt = self.routing.chains[self.variant[idx], self.cls[idx], self.chain_pos[idx]]
         self._enter(idx, nxt, day)
 
     def first_response(self, idx: np.ndarray, day: int) -> None:
@@ -471,7 +484,7 @@ class CaseBook:
         Returns the cases resolved."""
         idx = idx[self.status[idx] == OPEN]
         self.first_response(idx, day)
-        last = (self.chain_pos[idx] + 1) >= self.inst.chain_len[self.cls[idx]]
+        last = (self.chain_pos[idx] + 1) >= self.routing.chain_len[self.variant[idx], self.cls[idx]]
         if (~last).any():
             self._forward(idx[~last], day)
         return self.resolve(idx[last], day)
@@ -522,7 +535,9 @@ class CaseBook:
         self.counts["disputes_detected"] += 1
         self.counts["incidents"] += 1
         self.status[idx] = OPEN
-        chain = self.inst.chains[EMERGENCY, : self.inst.chain_len[EMERGENCY]]
+        v = int(self.routing.variant_of[self.community[idx[0]]])
+        self.variant[idx] = v
+        chain = self.routing.chains[v, EMERGENCY, : self.routing.chain_len[v, EMERGENCY]]
         self.chain_pos[idx] = int(np.flatnonzero(chain == DISTRICT)[0]) if (chain == DISTRICT).any() else len(chain) - 1
         self._enter(idx, np.array([DISTRICT], dtype=np.int8), day)
         self.open_idx = np.concatenate([self.open_idx, idx])

@@ -123,11 +123,13 @@ RUN_OUTPUTS = ("series", "communities", "cases")
 
 def run_output_paths(out: Path, fmt: str = "csv") -> list[Path]:
     """The files ``govsim run`` writes into ``out``."""
-    return [out / f"{name}.{fmt}" for name in RUN_OUTPUTS] + [out / "summary.json"]
+    return [out / f"{name}.{fmt}" for name in RUN_OUTPUTS] + [out / "communities_series.parquet",
+                                                               out / "summary.json"]
 
 
 def write_outputs(model, out: Path, fmt: str = "csv") -> list[Path]:
-    """Write per-step series, summary, per-community table and the case table (atomically)."""
+    """Write per-step series, summary, per-community table, the daily per-community series
+    and the case table (atomically)."""
     import io
 
     from govsim.experiment.paths import atomic_write_bytes, atomic_write_text
@@ -146,6 +148,12 @@ def write_outputs(model, out: Path, fmt: str = "csv") -> list[Path]:
         else:
             atomic_write_text(p, frames[name].to_csv(index=False))
         written.append(p)
+    # The daily per-community series is always Parquet (communities x days rows).
+    p = out / "communities_series.parquet"
+    buf = io.BytesIO()
+    model.community_series().to_parquet(buf, index=False)
+    atomic_write_bytes(p, buf.getvalue())
+    written.append(p)
     p = out / "summary.json"
     doc = {"summary": model.summary(), "scenario": model.scenario.to_dict()}
     atomic_write_text(p, json.dumps(json_safe(doc), indent=2, allow_nan=False))
@@ -429,6 +437,14 @@ def _report(out: Path, quiet: bool = False, metrics: list[str] | None = None, te
             # per regime and varied parameter value: a varied parameter is never pooled here
             print(format_table(group_stats(df, chosen, by=["regime", *varied]), chosen))
     print(f"report: {paths.get('report', report_dir)}")
+    if (out / "panel.parquet").is_file() and spec.get("treatment"):
+        import pandas as pd
+
+        from govsim.analysis.did import write_did_report
+
+        did_paths = write_did_report(pd.read_parquet(out / "panel.parquet"), report_dir / "did",
+                                     f"{name}: difference-in-differences", spec["treatment"])
+        print(f"treatment report: {did_paths['report']}")
     return 0
 
 

@@ -44,6 +44,7 @@ from govsim.cases import (
     HandlerIndex,
     class_probabilities,
 )
+from govsim.community_series import CommunitySeries
 from govsim.finance import Ledger, is_month_start
 from govsim.institutions import INSTITUTIONS, Institution
 from govsim.ladder import ladder
@@ -61,10 +62,12 @@ from govsim.regimes import (
     LEVELS,
     RESIDENTS,
     STREET,
+    Routing,
     compile_institutions,
 )
 from govsim.regimes import NGO as NGO_LEVEL
-from govsim.scenario import GovernanceScenario
+from govsim.scenario import GovernanceScenario, scenario_from_dict
+from govsim.timeline import Timeline, routing_key
 from govsim.volunteers import Volunteers
 
 NON_ELDERLY_ONLINE_SHIFT = 0.8  # the young and working-age report online more readily
@@ -151,7 +154,13 @@ class GovernanceModel(mesa.Model):
 
         # Cases.
         self.handlers = HandlerIndex(C, s.n_grids, self.government.street_of)
-        self.cases = CaseBook(self.institutions, self.handlers, capacity=max(4096, s.n // 2))
+        # Routing per community (timeline events may switch pilots in some communities only).
+        self.switches = switches
+        self.switch_on = {k: np.full(C, v is True) for k, v in switches.items()}
+        self.routing = Routing(C)
+        self.reroute()
+        self.cases = CaseBook(self.institutions, self.handlers, capacity=max(4096, s.n // 2),
+                              routing=self.routing)
         cparams = sc.cases
         self.class_p = class_probabilities([cparams.general_share, cparams.coordination_share,
                                             cparams.emergency_share, cparams.approval_share])
@@ -171,13 +180,106 @@ class GovernanceModel(mesa.Model):
                 self.volunteers.recruit_bonus[ngo.community] = 0.5
         for inst in self.installed:
             inst.install()
-        self.hooks = {hook: [i for i in self.installed if i.overrides(hook)] for hook in Institution.HOOKS}
+        self._index_hooks()
+        self.timeline = Timeline(sc.timeline, s) if sc.timeline else None
         self.committee_hours = 0.0
         self.participation_sum = 0.0
         self.ladder = np.ones(C)
         self._capacity = np.zeros(self.handlers.total)
         self._skill = np.ones(self.handlers.total)
         self.datacollector = mesa.DataCollector(model_reporters=metrics.REPORTERS) if collect else None
+        self.cseries = CommunitySeries(self, sc.steps) if collect else None
+
+    def _index_hooks(self) -> None:
+        self.hooks = {hook: [i for i in self.installed if i.overrides(hook)] for hook in Institution.HOOKS}
+
+    # ------------------------------------------------------------------ timeline events
+    def reroute(self) -> None:
+        """Per community: the routing variant of its regime and the switches on there."""
+        sc = self.scenario
+        keys: dict[tuple, list[int]] = {}
+        for c in range(self.structure.n_communities):
+            on = {k: bool(m[c]) for k, m in self.switch_on.items()}
+            keys.setdefault(routing_key(sc, on), []).append(c)
+        for key, comms in keys.items():
+            if key not in self.routing.keys:
+                on = {k: bool(self.switch_on[k][comms[0]]) for k in self.switch_on}
+                inst = compile_institutions(sc.regime, sc.regime_settings, on)
+                self.routing.variant(key, inst)
+            self.routing.variant_of[comms] = self.routing.keys.index(key)
+
+    def add_timeline(self, events: list[dict]) -> None:
+        """Add timeline events to a model before it runs (e.g. a treatment assigned from the
+        communities it has built): as if the scenario had listed them."""
+        if self.day > 0:
+            raise RuntimeError("add_timeline: the model has already run")
+        data = self.scenario.spec.model_dump(exclude_unset=True)
+        data["timeline"] = [*data.get("timeline", ()), *events]
+        self.scenario = scenario_from_dict(data, where="timeline")
+        self.timeline = Timeline(self.scenario.timeline, self.structure)
+        if self.cseries is not None:
+            self.cseries.track(self.scenario.timeline)
+
+    def switch_institution(self, switch: str, where: np.ndarray, on: bool) -> None:
+        """A timeline event switches a pilot institution on or off in communities ``where``;
+        the first time it is switched on, it is installed (that day)."""
+        from govsim.institutions import PILOT_INSTITUTIONS
+
+        mask = self.switch_on.setdefault(switch, np.zeros(self.structure.n_communities, dtype=bool))
+        mask[where] = on
+        name = PILOT_INSTITUTIONS[switch]
+        inst = next((i for i in self.installed if i.name == name), None)
+        if inst is None and mask.any():
+            inst = INSTITUTIONS[name](self, self._settings_for(name))
+            inst.on = mask.copy()
+            inst.configure()
+            inst.install()
+            self.installed.append(inst)
+            self._index_hooks()
+        elif inst is not None:
+            inst.on[:] = mask
+        self.institutions = compile_institutions(self.scenario.regime, self.scenario.regime_settings,
+                                                 {k: bool(m.any()) for k, m in self.switch_on.items()})
+
+    def scenario_changed(self, old) -> None:
+        """A timeline event changed the scenario (regime, settings, parameters): swap the
+        regime's institutions and refresh what is read from the scenario at build."""
+        sc = self.scenario
+        from govsim.institutions import PILOT_INSTITUTIONS
+
+        pilots = {PILOT_INSTITUTIONS[k] for k, m in self.switch_on.items() if m.any() and k in PILOT_INSTITUTIONS}
+        new = compile_institutions(sc.regime, sc.regime_settings,
+                                   {k: bool(m.any()) for k, m in self.switch_on.items()})
+        keep = set(new.names)
+        for inst in [i for i in self.installed if i.name not in keep and i.name not in pilots]:
+            inst.uninstall()
+            self.installed.remove(inst)
+        self.institutions = new
+        added = [INSTITUTIONS[n](self, self._settings_for(n)) for n in new.names
+                 if not any(i.name == n for i in self.installed)]
+        for inst in self.installed:  # new settings for the institutions that stay
+            inst.s = self._settings_for(inst.name)
+        for inst in added:
+            inst.configure()
+        for inst in added:
+            inst.install()
+        self.installed += added
+        self.installed.sort(key=lambda i: new.names.index(i.name) if i.name in new.names else len(new.names))
+        self._index_hooks()
+        data = new.data
+        for com in self.committees:
+            com.visit_share = data.committee_visit_rate
+        self.online_open[:] = data.online_channel
+        c = sc.cases
+        self.class_p = class_probabilities([c.general_share, c.coordination_share, c.emergency_share,
+                                            c.approval_share])
+
+    def clear_need_relief(self, source: str) -> None:
+        if self._need_relief.pop(source, None) is not None:
+            keep = np.ones((self.structure.n_communities, N_NEED_CATEGORIES))
+            for r in self._need_relief.values():
+                keep = keep * (1.0 - r)
+            self.need_relief = 1.0 - keep if self._need_relief else None
 
     def _settings_for(self, name: str):
         """An institution's settings: its defaults, the regime's, then the scenario's table."""
@@ -263,6 +365,8 @@ class GovernanceModel(mesa.Model):
     # ------------------------------------------------------------------ the day
     def step(self) -> None:
         d = self.day
+        if self.timeline is not None:
+            self.timeline.apply(self, d)
         rng = self.rng
         sc = self.scenario
 
@@ -298,6 +402,7 @@ class GovernanceModel(mesa.Model):
         self.participation_sum += self.population.participation_rate(d)
         if self.datacollector is not None:
             self.datacollector.collect(self)
+            self.cseries.collect(self, d)
         if self.day >= sc.steps:
             self.running = False
 
@@ -391,6 +496,8 @@ class GovernanceModel(mesa.Model):
                 book.p_online[new] = sigmoid(zo)
             for inst in self.hooks["arrival"]:
                 inst.arrival(new)
+            if self.cseries is not None:
+                self.cseries.arrived(book.community[new])
         # Detection: self-report, committee visits, building heads, online, hotline, and
         # whatever channels the institutions add (screening, inspection, patrols, drills...).
         pend = book.pending
@@ -414,6 +521,8 @@ class GovernanceModel(mesa.Model):
 
         self._capacities()
         res, esc, worked = book.handle(d, rng, self._capacity, self._skill, sc.cases.fester_days, gain=self._gain)
+        if self.cseries is not None and len(worked):
+            self.cseries.worked(book.community[worked], book.worked_level)
         com_worked = worked[book.level[worked] == COMMITTEE]
         if len(com_worked):
             counts = np.bincount(book.community[com_worked], minlength=self.structure.n_communities)
@@ -443,6 +552,8 @@ class GovernanceModel(mesa.Model):
             for c in np.flatnonzero(counts):
                 self.committees[c].resolved_cases += int(counts[c])
         self.attitudes.resolved(idx, d)
+        if self.cseries is not None:
+            self.cseries.resolved(book.community[idx], d - book.arisen[idx])
         for inst in self.hooks["on_resolved"]:
             inst.on_resolved(idx, d)
 
@@ -451,7 +562,7 @@ class GovernanceModel(mesa.Model):
         if len(idx) == 0:
             return
         book = self.cases
-        failed = self.institutions.chains[book.cls[idx], book.chain_pos[idx] - 1]  # level it left
+        failed = self.routing.chains[book.variant[idx], book.cls[idx], book.chain_pos[idx] - 1]  # level it left
         self.attitudes.escalated(idx, failed)
 
     def _incidents(self, d: int) -> None:
@@ -461,6 +572,8 @@ class GovernanceModel(mesa.Model):
                                         sc.cases.incident_cluster)
         for members in clusters:
             idx = self.cases.add_incident_case(d, int(members[0]), self.structure)
+            if self.cseries is not None:
+                self.cseries.incident(int(self.cases.community[idx[0]]))
             np.add.at(pop.open_cases, self.cases.resident[idx], 1)
             self.government.pay(sc.cases.incident_cost, self.acct["operations"], "incident_response")
             pop.grievance[members] *= np.float32(0.3)  # grievance vented
@@ -489,6 +602,13 @@ class GovernanceModel(mesa.Model):
         if self.datacollector is None:
             raise RuntimeError("model was built with collect=False")
         return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+
+    def community_series(self):
+        """The daily per-community series (one row per community and day), see
+        :mod:`govsim.community_series`."""
+        if self.cseries is None:
+            raise RuntimeError("model was built with collect=False")
+        return self.cseries.frame(self)
 
     def community_table(self):
         return metrics.community_table(self)

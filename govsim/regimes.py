@@ -347,6 +347,47 @@ class Institutions:
         return "\n".join(lines)
 
 
+class Routing:
+    """Per-community routing: the chains of every routing variant in use, and which variant
+    each community follows now.
+
+    A variant is one compiled :class:`Institutions` (a regime with the pilots switched on in
+    some communities). ``chains[v, class, position]``, ``chain_len[v, class]``,
+    ``first_outside[v, class]`` and ``min_days[v, level]`` are stacked over variants;
+    ``variant_of[c]`` is the variant community ``c`` routes new cases by. A case keeps the
+    variant it was routed by (``CaseBook.variant``) until it closes: cases in progress when a
+    timeline event changes a community's routing finish on their old route.
+    Variants are only ever appended, so a case's variant index stays valid.
+    """
+
+    def __init__(self, n_communities: int) -> None:
+        self.keys: list[tuple] = []
+        self.variants: list[Institutions] = []
+        self.variant_of = np.zeros(n_communities, dtype=np.int16)
+        self.chains = np.full((0, len(CLASSES), 1), -1, dtype=np.int8)
+        self.chain_len = np.zeros((0, len(CLASSES)), dtype=np.int8)
+        self.first_outside = np.zeros((0, len(CLASSES)), dtype=np.int8)
+        self.min_days = np.zeros((0, len(LEVELS)), dtype=np.int64)
+
+    def variant(self, key: tuple, inst: Institutions) -> int:
+        """Index of the variant ``key`` (compiled as ``inst``), appending it if new."""
+        if key in self.keys:
+            return self.keys.index(key)
+        self.keys.append(key)
+        self.variants.append(inst)
+        width = max(self.chains.shape[2], inst.chains.shape[1])
+        pad = lambda a: np.pad(a, ((0, 0), (0, 0), (0, width - a.shape[-1])), constant_values=-1)  # noqa: E731
+        self.chains = np.concatenate([pad(self.chains), pad(inst.chains[None])])
+        self.chain_len = np.concatenate([self.chain_len, inst.chain_len[None]])
+        self.first_outside = np.concatenate([self.first_outside, inst.first_outside[None]])
+        self.min_days = np.concatenate([self.min_days, inst.min_days[None]])
+        return len(self.keys) - 1
+
+    def uses(self, level: int) -> bool:
+        """Whether any community's current routing passes through ``level``."""
+        return bool((self.chains[np.unique(self.variant_of)] == level).any())
+
+
 def compile_institutions(regime: str, settings: RegimeSettings | None, pilots: dict[str, bool]) -> Institutions:
     """Base regime data -> scenario overrides -> institutions (regime's and pilots') -> arrays.
 
@@ -373,6 +414,7 @@ __all__ = [
     "RegimeData",
     "RegimeSettings",
     "Institutions",
+    "Routing",
     "FundingRule",
     "operating_fund",
     "compile_institutions",

@@ -24,6 +24,7 @@ from mesa.experimental.scenarios import Scenario
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from govsim.regimes import REGIMES, RegimeSettings
+from govsim.timeline import TimelineEvent
 
 __all__ = [
     "ScenarioError",
@@ -299,6 +300,7 @@ class ScenarioSpec(Section):
     pilots: PilotParams = PilotParams()
     institutions: InstitutionParams = InstitutionParams()
     regime_settings: RegimeSettings = RegimeSettings()
+    timeline: tuple[TimelineEvent, ...] = ()  # [[timeline]] events (govsim/timeline.py)
 
     @model_validator(mode="after")
     def _check(self) -> ScenarioSpec:
@@ -312,12 +314,30 @@ class ScenarioSpec(Section):
 
             msg = _format_error(err, RegimeData, "")
             raise ValueError(f"regime_settings: {msg}") from None
+        if self.timeline:
+            from govsim.timeline import check_event
+
+            base = self.model_dump(exclude_unset=True, exclude={"timeline"})
+            for i, ev in enumerate(self.timeline):
+                check_event(i, ev, base, self.steps, _validate_message)
         return self
 
 
 SECTIONS = tuple(
-    name for name in ScenarioSpec.model_fields if name not in ("name", "description", "regime", "steps", "seed")
+    name for name in ScenarioSpec.model_fields
+    if name not in ("name", "description", "regime", "steps", "seed", "timeline")
 )
+
+
+def _validate_message(data: dict[str, Any]) -> str | None:
+    """A scenario dict's first validation error as one line (None if valid)."""
+    try:
+        ScenarioSpec.model_validate(_tuplify(data))
+    except ValidationError as err:
+        return _format_error(err, ScenarioSpec, "")
+    except ValueError as err:
+        return str(err)
+    return None
 
 
 class GovernanceScenario(Scenario):

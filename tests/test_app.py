@@ -168,6 +168,32 @@ def test_session_updates_pictures_in_place():
     assert "居委会" in chains_html("hybrid", "zh") and "→" in chains_html("government_led", "en")
 
 
+def test_switching_a_pilot_mid_run_bends_the_curves():
+    """Teaching: a pilot switched on while the simulation runs acts from that day on; the
+    days before are those of the run without it."""
+    pytest.importorskip("solara")
+    from govsim.viz.app import DEFAULTS, Session
+
+    params = {**DEFAULTS, "households": 300, "days": 120, "regime": "government_led"}
+    a, b = Session(params), Session(params)
+    for _ in range(40):
+        a.step(draw=False)
+        b.step(draw=False)
+    assert b.switch_now("deliberation_council") is True
+    assert "deliberation_council" in b.frame()["pilots"]
+    for _ in range(80):
+        a.step(draw=False)
+        b.step(draw=False)
+    ha, hb = a.history(), b.history()
+    for k in ha:
+        np.testing.assert_array_equal(ha[k][:41], hb[k][:41])
+    assert any(not np.array_equal(ha[k][41:], hb[k][41:], equal_nan=True) for k in ha)
+    council = next(i for i in b.model.installed if i.name == "deliberation_council")
+    assert sum(c.meetings_held for c in council.councils.values()) > 0
+    assert b.switch_now("deliberation_council") is False  # and back off
+    assert "deliberation_council" not in b.frame()["pilots"]
+
+
 def test_cli_app_arguments():
     args = build_parser().parse_args(["app"])
     assert (args.port, args.host, args.func.__name__) == (8765, "127.0.0.1", "cmd_app")

@@ -56,7 +56,7 @@ def test_run_writes_outputs(tiny, tmp_path, capsys):
     assert "regime=self_governing" in stdout and "seed=3" in stdout and "days=20" in stdout
     assert "Conflict resolution" in stdout and "wrote" in stdout
     names = {p.name for p in out.iterdir()}
-    assert names == {"series.csv", "summary.json", "cases.csv", "communities.csv"}
+    assert names == {"series.csv", "summary.json", "cases.csv", "communities.csv", "communities_series.parquet"}
     series = pd.read_csv(out / "series.csv")
     assert len(series) == 20
     assert series["day"].tolist() == list(range(1, 21))
@@ -103,7 +103,8 @@ def test_run_parquet_format(tiny, tmp_path):
     assert main(["run", str(tiny), "--steps", "20", "--seed", "3", "--out", str(out), "--quiet",
                  "--format", "parquet"]) == 0
     names = {p.name for p in out.iterdir()}
-    assert names == {"series.parquet", "cases.parquet", "communities.parquet", "summary.json"}
+    assert names == {"series.parquet", "cases.parquet", "communities.parquet", "summary.json",
+                     "communities_series.parquet"}
     series = pd.read_parquet(out / "series.parquet")
     assert len(series) == 20
     csv_out = tmp_path / "csv"

@@ -33,6 +33,7 @@ class RunSpec:
     params: tuple[tuple[str, Any], ...]
     scenario: dict
     metrics: tuple[str, ...]
+    treatment: dict | None = None  # design = "did": TreatmentSpec fields
 
     def param_dict(self) -> dict[str, Any]:
         return dict(self.params)
@@ -57,7 +58,7 @@ def salib_problem(exp: Experiment) -> dict:
 def sample_matrix(exp: Experiment) -> np.ndarray | None:
     """The design's sample matrix (rows = points) for lhs / sobol / morris; None for grid."""
     spec = exp.spec
-    if spec.design == "grid":
+    if spec.design in ("grid", "did"):
         return None
     problem = salib_problem(exp)
     seed = int(spec.seed % (2**32))
@@ -79,7 +80,7 @@ def points(exp: Experiment) -> list[dict[str, Any]]:
     spec = exp.spec
     if not spec.parameters:
         return [{}]
-    if spec.design == "grid":
+    if spec.design in ("grid", "did"):
         axes = []
         for key, values in spec.parameters.items():
             if isinstance(values, ParamRange):
@@ -107,7 +108,7 @@ def count_points(exp: Experiment) -> int:
     if not spec.parameters:
         return 1
     d = len(spec.parameters)
-    if spec.design == "grid":
+    if spec.design in ("grid", "did"):
         n = 1
         for values in spec.parameters.values():
             n *= values.num if isinstance(values, ParamRange) else len(values)
@@ -143,6 +144,7 @@ def expand(exp: Experiment) -> list[RunSpec]:
                         params=tuple(pt.items()),
                         scenario=base,
                         metrics=exp.spec.metrics,
+                        treatment=exp.spec.treatment.model_dump() if exp.spec.treatment else None,
                     )
                 )
     return specs

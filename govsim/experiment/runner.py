@@ -25,7 +25,12 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     data["regime"] = spec.regime
     data["seed"] = spec.seed
     sc = scenario_from_dict(data, where=spec.run_id)
-    summary = GovernanceModel(scenario=sc, collect=False).run().summary()
+    if spec.treatment is not None:
+        model, panel = run_treatment(sc, spec.treatment, spec.seed)
+        summary = model.summary()
+    else:
+        summary = GovernanceModel(scenario=sc, collect=False).run().summary()
+        panel = None
     row: dict[str, Any] = {
         "run_id": spec.run_id,
         "regime": spec.regime,
@@ -35,7 +40,29 @@ def run_one(spec: RunSpec) -> dict[str, Any]:
     }
     row.update(spec.param_dict())
     row.update({m: summary[m] for m in spec.metrics})
+    if panel is not None:
+        row["treated_communities"] = int(panel.groupby("community")["treated"].first().sum())
+        row["panel"] = panel.to_json(orient="split", index=False, double_precision=15)
     return row
+
+
+def run_treatment(sc, treatment: dict, seed: int):
+    """One replicate of a treatment design: build the model, draw this replicate's
+    assignment from its own seed, add the treatment as a timeline event, run, and return the
+    model and its monthly per-community panel."""
+    from govsim.analysis.did import monthly_panel
+    from govsim.experiment.treatment import TreatmentSpec, assign, assignment_seed, timeline_event
+    from govsim.model import GovernanceModel
+    from govsim.timeline import community_properties
+
+    t = TreatmentSpec.model_validate(treatment)
+    model = GovernanceModel(scenario=sc, collect=True)
+    props = community_properties(model.structure)
+    treated = assign(t, props, assignment_seed(seed))
+    model.add_timeline([timeline_event(t, treated)])
+    model.run()
+    panel = monthly_panel(model.community_series(), treated, t.start_day, props)
+    return model, panel
 
 
 def run_experiment(

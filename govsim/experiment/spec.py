@@ -8,7 +8,7 @@ Example (``experiments/compare_regimes.toml``)::
     replicates = 30
     steps = 365
     seed = 20261123
-    design = "grid"                           # grid | lhs | sobol | morris
+    design = "grid"                           # grid | lhs | sobol | morris | did
     metrics = ["mean_participation_rate", "resolution_rate", "cost_per_resolved_case"]
 
     [parameters]                              # what varies
@@ -30,6 +30,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from govsim.experiment.treatment import TreatmentSpec
 from govsim.metrics import SUMMARY_METRICS
 from govsim.regimes import REGIMES
 from govsim.scenario import (
@@ -115,7 +116,7 @@ class ExperimentSpec(BaseModel):
     description: str = ""
     scenario: str
     regimes: tuple[str, ...] = ()
-    design: Literal["grid", "lhs", "sobol", "morris"] = "grid"
+    design: Literal["grid", "lhs", "sobol", "morris", "did"] = "grid"
     samples: Annotated[int, Field(ge=1, le=1_000_000)] = 8
     replicates: Annotated[int, Field(ge=1, le=100_000)] = 10
     steps: Annotated[int, Field(ge=1, le=36_500)] | None = None
@@ -126,6 +127,7 @@ class ExperimentSpec(BaseModel):
     second_order: bool = False
     num_levels: Annotated[int, Field(ge=2, le=100)] = 4
     target_precision: Annotated[float, Field(gt=0.0, le=1.0)] = 0.05
+    treatment: TreatmentSpec | None = None  # design = "did": who is treated, from when
 
     @model_validator(mode="after")
     def _check(self) -> ExperimentSpec:
@@ -168,6 +170,12 @@ class ExperimentSpec(BaseModel):
                              "experiment's `seed`); allowed: set `seed` at the top of the file")
         if "regime" in self.overrides and self.regimes:
             raise ValueError("overrides.regime: the experiment lists `regimes`; allowed: leave regime to `regimes`")
+        if self.design == "did" and self.treatment is None:
+            raise ValueError("design 'did' needs a [treatment] table; allowed: set, share or count, start_day")
+        if self.treatment is not None and self.design not in ("did", "grid"):
+            raise ValueError(f"treatment: design {self.design!r} cannot hold a treatment; allowed: design = \"did\"")
+        if self.design == "did" and any(not isinstance(v, tuple) for v in self.parameters.values()):
+            raise ValueError("parameters: design 'did' takes lists of values (a grid), not ranges")
         if self.design in ("sobol", "morris") and not self.parameters:
             raise ValueError(f"design {self.design!r} needs at least one range in [parameters]")
         return self
@@ -288,7 +296,19 @@ def experiment_from_dict(data: dict[str, Any], *, base_dir: Path | None = None, 
         raise ExperimentError(str(err)) from None
     exp = Experiment(spec=spec, base=base, path=None, raw=data)
     _check_parameter_paths(exp, where)
+    if spec.treatment is not None:
+        _check_treatment(exp, where)
     return exp
+
+
+def _check_treatment(exp: Experiment, where: str) -> None:
+    """The treatment as a timeline event on the base scenario: day in range, valid values."""
+    t = exp.spec.treatment
+    event = {"day": t.start_day, "communities": {"share": 0.5}, "set": dict(t.set)}
+    try:
+        scenario_from_dict({**exp.base, "timeline": [event]}, where=f"{where}: treatment")
+    except ScenarioError as err:
+        raise ExperimentError(str(err).replace("timeline[0].", "treatment.")) from None
 
 
 def _tuplify_params(data: dict[str, Any]) -> dict[str, Any]:

@@ -452,10 +452,27 @@ def _row_problem(rows: list[dict], meta: dict, run_id: str, fp: str | None, code
 
 
 def _write_table(df: pd.DataFrame, root: Path) -> None:
+    if "panel" in df.columns:  # treatment designs: the monthly panels go to panel.parquet
+        panel = panel_table(df)
+        buf = io.BytesIO()
+        panel.to_parquet(buf, index=False)
+        atomic_write_bytes(root / "panel.parquet", buf.getvalue())
+        df = df.drop(columns="panel")
     buf = io.BytesIO()
     df.to_parquet(buf, index=False)
     atomic_write_bytes(root / "results.parquet", buf.getvalue())
     atomic_write_text(root / "results.csv", df.to_csv(index=False))
+
+
+def panel_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The runs' monthly per-community panels as one long table (run id, replicate, seed first)."""
+    parts = []
+    for _, row in df.iterrows():
+        p = pd.read_json(io.StringIO(row["panel"]), orient="split")
+        for col in ("seed", "replicate", "point", "regime", "run_id"):
+            p.insert(0, col, row[col])
+        parts.append(p)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def json_safe(obj: Any) -> Any:

@@ -21,6 +21,13 @@ Hooks (all optional; the default does nothing)::
     end_day(day)                evaluation, elections, contracts, churn
     metrics() -> dict           end-of-run figures it adds to the summary
     co_decides(day) -> bool[C]  whether residents co-decide through it (participation ladder)
+    uninstall()                 a timeline event removed it (switching regime mid-run)
+
+Per community: ``on`` is a boolean mask over communities. An institution whose class sets
+``per_community = True`` respects it in its hooks (acts only where it is on), so a
+scenario timeline can switch it on in k of N communities; the case routing of each
+community follows its own set of institutions (:class:`govsim.regimes.Routing`).
+Institutions with ``per_community = False`` act in every community (``on`` is all true).
 
 Each institution has a pydantic ``Settings`` model; a regime gives defaults
 (``RegimeData.settings``), a scenario's ``[institutions.<name>]`` table overrides them.
@@ -46,6 +53,7 @@ class Institution:
     label_zh: ClassVar[str] = ""
     pilot: ClassVar[str | None] = None  # name of the scenario's [pilots] switch, if a pilot
     Settings: ClassVar[type[BaseModel]] = NoSettings
+    per_community: ClassVar[bool] = False  # whether its hooks respect the ``on`` mask
 
     HOOKS: ClassVar[tuple[str, ...]] = (
         "configure", "install", "begin_day", "at_meeting", "arrival", "detection", "on_detected", "capacity", "on_resolved", "end_day", "co_decides",
@@ -55,6 +63,7 @@ class Institution:
         self.m = model
         self.s = settings if settings is not None else self.Settings()
         self.C = model.structure.n_communities
+        self.on = np.ones(self.C, dtype=bool)  # communities where it acts (see per_community)
 
     # ------------------------------------------------------------------ compile time
     @classmethod
@@ -94,6 +103,10 @@ class Institution:
 
     def metrics(self) -> dict[str, float]:
         return {}
+
+    def uninstall(self) -> None:
+        """A timeline event removed this institution: undo what it set on shared state."""
+        self.m.clear_need_relief(self.name)
 
     def co_decides(self, day: int) -> np.ndarray | None:
         """Per community: whether residents co-decide through this body now (the ladder's

@@ -27,6 +27,7 @@ class DeliberationCouncil(Institution):
     pilot = "deliberation_council"
     label = "Deliberation council"
     label_zh = "社区协商议事会"
+    per_community = True
 
     @classmethod
     def adjust_routing(cls, data):
@@ -59,6 +60,8 @@ class DeliberationCouncil(Institution):
         pop = m.population
         b = m.scenario.behaviour
         for c, council in self.councils.items():
+            if not self.on[c]:
+                continue
             d = council.directors
             regular = (day - c) % sc.council_interval_days == 0
             extra = False
@@ -87,7 +90,7 @@ class DeliberationCouncil(Institution):
         cap[self.m.handlers.slice(COUNCIL)] = self.capacity_today
 
     def co_decides(self, day: int) -> np.ndarray:
-        return ((day - self.last) <= 60) & (self.attendance >= 0.5)
+        return ((day - self.last) <= 60) & (self.attendance >= 0.5) & self.on
 
     def metrics(self) -> dict[str, float]:
         return {"council_meetings": sum(c.meetings_held for c in self.councils.values()),

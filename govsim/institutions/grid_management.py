@@ -54,6 +54,7 @@ class GridManagement(Institution):
     label = "Grid management"
     label_zh = "网格化管理"
     Settings = Settings
+    per_community = True
 
     @classmethod
     def adjust_routing(cls, data):
@@ -78,32 +79,39 @@ class GridManagement(Institution):
         self.roles = {"leader": min(per, 1.0), "police": min(max(per - 1.0, 0.0), 1.0)}
         self.roles["manager"] = max(per - self.roles["leader"] - self.roles["police"], 0.0)
         self.workers = s.n_grids * per
-        m.government.add_staff_cost("grid_workers", self.workers, m.scenario.government.grid_wage_per_day)
+        # Paid for the grids of the communities where it is on when installed.
+        staffed = self.workers * float(self.on[s.grid_community].mean()) if self.n else 0.0
+        m.government.add_staff_cost("grid_workers", staffed, m.scenario.government.grid_wage_per_day)
         self.effort = np.ones(self.n)
         self.screening = float(min(1.0, p.grid_screening * (per / 3.0) * (364.0 / p.households_per_grid)))
         self.scores = np.full(self.n, np.nan)
         self.scorings = 0
         self.posted = 0
         m.onsite_gain = self.s.onsite_gain
+
+    def uninstall(self) -> None:
+        super().uninstall()
+        self.m.onsite_gain = 0.0
     def detection(self, pending):
         g = self.m.cases.grid[pending]
-        return [(GRID_SCREENING, np.minimum(1.0, self.screening * self.effort[g]))]
+        return [(GRID_SCREENING, np.minimum(1.0, self.screening * self.effort[g]) * self.on[self.m.cases.community[pending]])]
 
     def on_detected(self, found, day: int) -> None:
         book = self.m.cases
-        em = found[book.cls[found] == EMERGENCY]
+        em = found[(book.cls[found] == EMERGENCY) & self.on[book.community[found]]]
         book.first_response(em, day)  # the manager (and the police officer) are on site
         book.onsite[em] = True
 
     def capacity(self, cap, skill) -> None:
         h = self.m.handlers.slice(GRID)
         per_grid = self.workers / max(self.n, 1)
-        cap[h] = per_grid * STAFF_HOURS * GRID_CASE_SHARE / HOURS_PER_CASE[GRID] * self.effort
+        cap[h] = per_grid * STAFF_HOURS * GRID_CASE_SHARE / HOURS_PER_CASE[GRID] * self.effort \
+            * self.on[self.m.structure.grid_community]
 
     def on_resolved(self, idx, day) -> None:
         m = self.m
         book = m.cases
-        ap = idx[book.cls[idx] == APPROVAL]
+        ap = idx[(book.cls[idx] == APPROVAL) & self.on[book.community[idx]]]
         if len(ap):  # public posting in the building of each approved proposal
             s = m.structure
             rows = np.concatenate([np.arange(s.building_start[b], s.building_start[b] + s.building_size[b])

@@ -26,6 +26,7 @@ class ParticipatoryBudget(Institution):
     pilot = "participatory_budget"
     label = "Participatory budget"
     label_zh = "参与式预算"
+    per_community = True
 
     def install(self) -> None:
         m = self.m
@@ -34,11 +35,12 @@ class ParticipatoryBudget(Institution):
         self.turnout = np.zeros(self.C)
         self.last_vote = np.full(self.C, -10_000)
         self.projects = 0
+        self.start = m.day  # switched on mid-run by a timeline: the first year's fund is paid at once
 
     def begin_day(self, day: int) -> None:
         m = self.m
-        if day % 365 == 0 and self.funds.any():
-            m.government.pay(self.funds, self.fund_accounts, "participatory_budget")
+        if (day % 365 == 0 or day == self.start) and (self.funds * self.on).any():
+            m.government.pay(self.funds * self.on, self.fund_accounts, "participatory_budget")
         if day % 365 != VOTE_DAY:
             return
         book, pop = m.cases, m.population
@@ -47,7 +49,7 @@ class ParticipatoryBudget(Institution):
         relief = np.zeros((self.C, N_NEED_CATEGORIES))
         cost = m.scenario.pilots.budget_project_cost
         b = m.scenario.behaviour
-        for c in range(self.C):
+        for c in np.flatnonzero(self.on):
             acct = self.fund_accounts[c]
             fund = m.ledger.balance[acct]
             demand = np.bincount(book.category[:n][recent & (book.community[:n] == c)],
@@ -83,7 +85,7 @@ class ParticipatoryBudget(Institution):
         m.set_need_relief(self.name, relief)
 
     def co_decides(self, day: int) -> np.ndarray:
-        return ((day - self.last_vote) <= 365) & (self.turnout >= 0.1)
+        return ((day - self.last_vote) <= 365) & (self.turnout >= 0.1) & self.on
 
     def metrics(self) -> dict[str, float]:
         return {"projects_funded": self.projects}

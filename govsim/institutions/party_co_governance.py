@@ -33,6 +33,7 @@ class PartyCoGovernance(Institution):
     label = "Party-led co-governance board"
     label_zh = "党建引领“一核多元”共治"
     Settings = Settings
+    per_community = True
 
     def install(self) -> None:
         m = self.m
@@ -44,6 +45,8 @@ class PartyCoGovernance(Institution):
         m = self.m
         book = m.cases
         for c in due(day, self.s.board_interval_days, self.C):
+            if not self.on[c]:
+                continue
             self.meetings += 1
             m.revive_owners(int(c))
             o = book.open_idx

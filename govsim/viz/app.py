@@ -56,6 +56,7 @@ MODEL_PARAMS: dict[str, dict[str, Any]] = {
     "seed": {"type": "SliderInt", "value": 42, "min": 0, "max": 99, "step": 1},
 }
 DEFAULTS = {k: v["value"] for k, v in MODEL_PARAMS.items()}
+PILOT_KEYS = ("grid_management", "ngo_outsourcing", "deliberation_council", "participatory_budget")
 CHART_MEASURES = [key for key, _ in CHART_SERIES]
 
 _TEXT = {  # key -> (English, Chinese)
@@ -65,6 +66,8 @@ _TEXT = {  # key -> (English, Chinese)
                "上报链条（谁先处理，再转到哪里）"),
     "params": ("Parameters (press Reset to apply)", "参数（按“重置”生效）"),
     "pilots": ("Pilots", "试点"),
+    "switch_now": ("Switch a pilot now (from today, while it runs)", "立即切换试点（从今天起，运行中）"),
+    "turn_on": ("on now", "立即开启"), "turn_off": ("off now", "立即关闭"),
     "reset": ("Reset", "重置"), "step": ("Step", "单步"), "play": ("Play", "播放"),
     "pause": ("Pause", "暂停"), "clear": ("Clear previous run", "清除上一次运行"),
     "colour_by": ("Colour residents by", "居民着色依据"),
@@ -236,6 +239,18 @@ class Session:
                 "intervention_intensity": float(m.institutions.data.intervention_intensity),
             }
 
+    def switch_now(self, pilot: str) -> bool:
+        """Switch a pilot on (or back off) in the running simulation, from today: a timeline
+        event in the classroom (cases already open finish on their old route). Returns
+        whether it is now on."""
+        with self.lock:
+            m = self.model
+            mask = m.switch_on.get(pilot)
+            on = not (mask is not None and bool(mask.any()))
+            m.switch_institution(pilot, np.ones(m.structure.n_communities, dtype=bool), on)
+            m.reroute()
+            return on
+
     def history(self) -> dict[str, np.ndarray]:
         """This run's series, to show dashed after the next Reset."""
         with self.lock:
@@ -348,9 +363,18 @@ def Controls(params: solara.Reactive, lang: str):
                       on_value=lambda v, key=key: params.set(
                           {**params.value, key: REGIME_OWN if v == own else v}))
     solara.Text(_t("pilots", lang), style={"font-weight": "600"})
-    for key in ("grid_management", "ngo_outsourcing", "deliberation_council",
-                "participatory_budget"):
+    for key in PILOT_KEYS:
         solara.Checkbox(label=_p(key, lang), value=p[key], on_value=set_(key))
+
+
+@solara.component
+def SwitchNow(frame: solara.Reactive, lang: str, switch):
+    """Buttons that switch a pilot on or off mid-run (the curves bend from that day)."""
+    on = set(frame.value["pilots"])
+    solara.Text(_t("switch_now", lang), style={"font-weight": "600"})
+    for key in PILOT_KEYS:
+        solara.Button(f"{_p(key, lang)}: {_t('turn_off' if key in on else 'turn_on', lang)}",
+                      on_click=lambda key=key: switch(key), text=True, classes=["govsim-switch"])
 
 
 @solara.component
@@ -462,6 +486,10 @@ def TeachingApp(initial: dict[str, Any] | None = None):
 
     solara.use_thread(play_loop, dependencies=[playing.value, s])
 
+    def switch(pilot: str):
+        s.switch_now(pilot)
+        publish(network=False)
+
     def on_lang(v):
         code = "zh" if v == "中文" else "en"
         lang.set(code)
@@ -486,6 +514,7 @@ def TeachingApp(initial: dict[str, Any] | None = None):
             solara.ToggleButtonsSingle(value=speed.value, values=list(SPEEDS),
                                        on_value=speed.set, dense=True, classes=["govsim-speed"])
             Controls(params, lg)
+            SwitchNow(frame, lg, switch)
             if s.previous is not None:
                 solara.Button(_t("clear", lg), on_click=clear_previous, text=True,
                               classes=["govsim-clear"])
