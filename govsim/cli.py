@@ -1,5 +1,5 @@
-"""Command line: ``govsim run | sweep | compare | plot | sensitivity | calibrate | app | validate |
-regimes``; ``--lang zh`` for Chinese labels, reports and figures.
+"""Command line: ``govsim run | sweep | compare | plot | discover | sensitivity | calibrate |
+optimize | app | validate | regimes``; ``--lang zh`` for Chinese labels, reports and figures.
 
 Errors in input (bad scenario, unknown regime, missing file...) print one line
 ``govsim: error: ...`` and exit with status 2.
@@ -508,6 +508,31 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_discover(args: argparse.Namespace) -> int:
+    """Scenario discovery (PRIM, CART, extra-trees scores) over a sweep's results."""
+    import math
+
+    from govsim.analysis.discovery import default_inputs, discover, write_discovery
+
+    if not math.isfinite(args.threshold):
+        raise ScenarioError(f"--threshold {args.threshold}: allowed: a finite number")
+    src = Path(args.results)
+    if not src.is_dir():
+        raise ScenarioError(f"{src}: not a directory; allowed: a results folder written by govsim sweep")
+    df, manifest = _load_results(src)
+    inputs = args.inputs or default_inputs(df, manifest.get("params") or None)
+    out = Path(args.out) if args.out else src / f"discovery-{args.outcome}"
+    check_out_dir(out)
+    if not args.quiet:
+        print(f"discover: {len(df)} runs, inputs {', '.join(inputs)}", file=sys.stderr)
+    d = discover(df, args.outcome, args.threshold, below=args.below, inputs=inputs,
+                 test_share=args.test_share, seed=args.seed, n_boot=args.boot)
+    paths = write_discovery(d, out, tuple(args.format or ()))
+    print(d.summary())
+    print(f"report: {paths['md']}")
+    return 0
+
+
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from govsim.analysis.sensitivity import write_sensitivity
     from govsim.experiment import load_experiment, run_experiment
@@ -633,6 +658,23 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--format", nargs="+", choices=("png", "svg", "pdf"),
                     help="figure formats (default: png svg)")
     pl.set_defaults(func=cmd_plot)
+    di = sub.add_parser("discover", help="scenario discovery: PRIM boxes, CART and feature scores "
+                        "of where an outcome is bad")
+    di.add_argument("results", help="results directory written by govsim sweep")
+    di.add_argument("--outcome", required=True, help="the outcome column, e.g. resolution_rate")
+    di.add_argument("--threshold", type=float, required=True, help="bad means above this (or below, --below)")
+    di.add_argument("--below", action="store_true", help="bad means below the threshold")
+    di.add_argument("--inputs", nargs="+", help="columns that explain it (default: varied parameters "
+                    "and the regime)")
+    di.add_argument("--test-share", type=float, default=0.3, help="share of parameter points held out "
+                    "(default 0.3)")
+    di.add_argument("--boot", type=_int_at_least(10, 100_000), default=200,
+                    help="bootstrap draws for the CIs (default 200)")
+    di.add_argument("--seed", type=_int_at_least(0), default=0, help="seed of the split and the trees")
+    di.add_argument("--out", help="report folder (default: RESULTS/discovery-OUTCOME)")
+    di.add_argument("--format", nargs="+", choices=("svg", "pdf"), help="figure formats besides PNG")
+    di.add_argument("--quiet", action="store_true")
+    di.set_defaults(func=cmd_discover)
     se = sub.add_parser("sensitivity", help="Sobol or Morris indices (SALib) of an experiment's outputs")
     se.add_argument("experiment", help="experiment TOML with design = 'sobol' or 'morris'")
     se.add_argument("--out", help="results directory (default: out/<experiment name>)")
@@ -684,6 +726,7 @@ EXAMPLES = {
     "sensitivity": ["govsim sensitivity experiments/grid_sensitivity.toml --out out/grid"],
     "calibrate": ["govsim calibrate experiments/calibrate_zhaoshang.toml --out out/calibration"],
     "regimes": ["govsim regimes"],
+    "discover": ["govsim discover results/compare_regimes --outcome resolution_rate --threshold 0.8 --below"],
     "app": ["govsim app --open"],
     "plot": ["govsim plot out/hybrid                 # daily series of a run",
              "govsim plot results/compare_regimes --format png svg pdf --lang zh"],
