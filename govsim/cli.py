@@ -570,11 +570,19 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from govsim.experiment.estimate import estimate, guard
     from govsim.experiment.paths import check_writable, refuse_overwrite
 
+    cal = load_calibration(args.calibration)
+    method = args.method or cal.spec.method
+    if method in ("abc", "history"):
+        return _calibrate_lfi(args, cal, method)
+    if args.fast:
+        raise ScenarioError(f"--fast: only with --method abc or history, not {method}")
     if args.address or args.tls_ca or args.tls_cert or args.tls_key:
-        raise ScenarioError("--address/--tls-*: calibrate runs on a local backend; allowed: serial, process")
+        raise ScenarioError("--address/--tls-*: point calibration runs on a local backend; allowed: serial, "
+                            "process (or --method abc|history)")
     if args.backend == "ray":
         backend_options(args)
-    cal = load_calibration(args.calibration)
+    if args.method:
+        cal.spec = cal.spec.model_copy(update={"method": method})
     out = Path(args.out) if args.out else default_out(cal.spec.name)
     spec = cal.spec
     runs = spec.max_evaluations * spec.replicates + spec.validation_replicates
@@ -591,6 +599,26 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             raise ScenarioError(f"--scenario-out {scenario_out}: is a directory; allowed: a .toml file path")
     result = calibrate(cal, backend=args.backend, workers=args.workers, progress=not args.quiet)
     paths = write_calibration(cal, result, out, scenario_out)
+    print(paths["report"].read_text())
+    return 0
+
+
+def _calibrate_lfi(args: argparse.Namespace, cal, method: str) -> int:
+    """ABC-SMC or history matching, on any backend (Dask included)."""
+    from govsim.analysis.calibration_lfi import planned_runs, run_lfi, write_lfi
+    from govsim.experiment.estimate import estimate, guard
+    from govsim.experiment.paths import refuse_overwrite
+
+    if args.scenario_out:
+        raise ScenarioError(f"--scenario-out: only for point calibration, not --method {method}")
+    opts = backend_options(args)
+    out = Path(args.out) if args.out else default_out(cal.spec.name)
+    guard(estimate(planned_runs(cal, method, args.fast), cal.base, backend=args.backend, workers=args.workers),
+          args.yes, args.calibration, "fewer particles, generations or points", quiet=args.quiet)
+    check_out_dir(out)
+    refuse_overwrite([out / "calibration.md", out / "summary.json"], args.force)
+    run = run_lfi(cal, method, progress=not args.quiet, fast=args.fast, **opts)
+    paths = write_lfi(cal, run, out)
     print(paths["report"].read_text())
     return 0
 
@@ -683,12 +711,17 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--restart", action="store_true")
     se.add_argument("--quiet", action="store_true")
     se.set_defaults(func=cmd_sensitivity)
-    ca = sub.add_parser("calibrate", help="fit scenario parameters to target figures (scipy.optimize)")
+    ca = sub.add_parser("calibrate", help="fit scenario parameters to target figures (scipy.optimize; "
+                        "ABC-SMC or history matching with --method abc|history)")
     ca.add_argument("calibration", help="calibration TOML (see experiments/calibrate_zhaoshang.toml)")
     ca.add_argument("--out", help="report directory (default: out/<name>)")
     ca.add_argument("--scenario-out", help="where to write the calibrated scenario (default: the file's "
                     "output name inside --out)")
     ca.add_argument("--force", action="store_true", help="overwrite files of an earlier calibration")
+    ca.add_argument("--method", choices=("nelder-mead", "powell", "differential_evolution", "abc", "history"),
+                    help="nelder-mead (quick point estimate; default unless the file says otherwise), powell, "
+                    "differential_evolution, abc (ABC-SMC posterior) or history (history matching)")
+    ca.add_argument("--fast", action="store_true", help="abc/history: a small, coarse run (CI, notebooks)")
     _backend_args(ca)
     ca.add_argument("--quiet", action="store_true")
     ca.set_defaults(func=cmd_calibrate)
@@ -724,7 +757,8 @@ EXAMPLES = {
     "compare": ["govsim compare results/compare_regimes",
                 "govsim compare out/compare_regimes --metrics resolution_rate --lang zh"],
     "sensitivity": ["govsim sensitivity experiments/grid_sensitivity.toml --out out/grid"],
-    "calibrate": ["govsim calibrate experiments/calibrate_zhaoshang.toml --out out/calibration"],
+    "calibrate": ["govsim calibrate experiments/calibrate_zhaoshang.toml --out out/calibration",
+                  "govsim calibrate experiments/calibrate_zhaoshang_abc.toml --method abc --out out/abc"],
     "regimes": ["govsim regimes"],
     "discover": ["govsim discover results/compare_regimes --outcome resolution_rate --threshold 0.8 --below"],
     "app": ["govsim app --open"],

@@ -50,3 +50,87 @@ def test_history_matching_keeps_the_truth_and_shrinks():
     assert shares[-1] < 0.3
     assert hm.non_implausible(TRUE)
     assert not hm.non_implausible({"a": 0.9, "b": 0.1})
+
+
+TINY_CAL = """
+name = "tiny_abc"
+scenario = "{scenario}"
+seed = 3
+steps = 30
+method = "abc"
+[overrides]
+"population.households" = 120
+"population.people" = 300
+[abc]
+particles = 10
+generations = 2
+predictive_draws = 4
+[history]
+waves = 2
+points = 6
+replicates = 2
+pool = 500
+[parameters]
+"committees.mediation_skill" = {{min = 0.3, max = 1.0}}
+[targets]
+screened_resolution_rate = 0.9
+"""
+
+
+def tiny_calibration(tmp_path):
+    from conftest import SCENARIOS
+
+    p = tmp_path / "tiny.toml"
+    p.write_text(TINY_CAL.format(scenario=(SCENARIOS / "hybrid.toml").as_posix()))
+    return p
+
+
+@pytest.mark.parametrize("method", ["abc", "history"])
+def test_cli_calibrate_likelihood_free_writes_a_report(tmp_path, capsys, method):
+    from govsim.cli import main
+
+    cal = tiny_calibration(tmp_path)
+    out = tmp_path / method
+    assert main(["calibrate", str(cal), "--method", method, "--fast", "--backend", "serial", "--quiet",
+                 "--out", str(out)]) == 0
+    text = (out / "calibration.md").read_text()
+    if method == "abc":
+        assert "Posterior predictive check" in text and (out / "posterior.csv").is_file()
+        assert (out / "predictive_check.png").is_file()
+    else:
+        assert "non-implausible" in text and (out / "history_waves.png").is_file()
+    # a second run refuses to overwrite without --force
+    assert main(["calibrate", str(cal), "--method", method, "--fast", "--backend", "serial", "--quiet",
+                 "--out", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err
+
+
+def test_abc_same_result_on_process_backend(tmp_path):
+    from govsim.analysis.calibration import load_calibration
+    from govsim.analysis.calibration_lfi import run_lfi
+
+    cal = load_calibration(tiny_calibration(tmp_path))
+    a = run_lfi(cal, "abc", backend="serial", progress=False, fast=True)
+    b = run_lfi(cal, "abc", backend="process", workers=2, progress=False, fast=True)
+    assert a["result"].particles.equals(b["result"].particles)
+    assert a["predictive"].equals(b["predictive"])
+
+
+@pytest.mark.parametrize("extra, msg", [
+    ("[tolerance]\nnope = 0.1\n", "tolerance: 'nope' is not a target"),
+    ("[tolerance]\nscreened_resolution_rate = 0.0\n", "allowed: a finite number > 0"),
+    ("[abc]\nparticles = 2\n", "abc"),
+])
+def test_bad_lfi_settings_are_one_line_errors(tmp_path, capsys, extra, msg):
+    from govsim.cli import main
+
+    p = tiny_calibration(tmp_path)
+    text = p.read_text()
+    if extra.startswith("[abc]"):
+        text = text.replace("particles = 10", "particles = 2")
+    else:
+        text += extra
+    p.write_text(text)
+    assert main(["validate", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert msg in err and err.count("\n") == 1

@@ -362,6 +362,9 @@ def _implausibility(wv: Wave, u: np.ndarray, targets: dict[str, float], tol: dic
 
 
 def _fit_gp(u: np.ndarray, y: np.ndarray, seed: int):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 
@@ -370,7 +373,9 @@ def _fit_gp(u: np.ndarray, y: np.ndarray, seed: int):
     gp = GaussianProcessRegressor(kernel=kernel, normalize_y=True, n_restarts_optimizer=2,
                                   random_state=int(seed % 2**32))
     ok = np.isfinite(y)
-    gp.fit(u[ok], y[ok])
+    with warnings.catch_warnings():  # a length scale at its bound is common with few points
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gp.fit(u[ok], y[ok])
     return gp
 
 
