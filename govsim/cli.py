@@ -196,6 +196,11 @@ def _validate_one(p: str) -> str:
     from govsim.scenario import read_toml
 
     data = read_toml(p)
+    if "levers" in data:
+        from govsim.analysis.robust import load_optimization
+
+        opt = load_optimization(p)
+        return f"optimization {opt.spec.name}, {len(opt.spec.levers)} levers, {len(opt.spec.objectives)} objectives"
     if "targets" in data:
         from govsim.analysis.calibration import load_calibration
 
@@ -533,6 +538,27 @@ def cmd_discover(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_optimize(args: argparse.Namespace) -> int:
+    """Robust policy search (NSGA-II over levers, across uncertain futures); resumable."""
+    from govsim.analysis.robust import load_optimization, optimize, write_optimize
+    from govsim.experiment.estimate import estimate, guard
+
+    opts = backend_options(args)
+    opt = load_optimization(args.config)
+    if args.generations:
+        opt.spec = opt.spec.model_copy(update={"generations": args.generations})
+    spec = opt.spec
+    out = Path(args.out) if args.out else default_out(spec.name)
+    runs = (spec.population * spec.generations + 1) * spec.futures
+    guard(estimate(runs, opt.base, backend=args.backend, workers=args.workers), args.yes, args.config,
+          "a smaller population, fewer generations or futures", quiet=args.quiet)
+    check_out_dir(out)
+    res = optimize(opt, out, progress=not args.quiet, restart=args.restart, max_runs=args.max_runs, **opts)
+    paths = write_optimize(opt, res, out)
+    print(paths["report"].read_text())
+    return 0
+
+
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from govsim.analysis.sensitivity import write_sensitivity
     from govsim.experiment import load_experiment, run_experiment
@@ -725,6 +751,16 @@ def build_parser() -> argparse.ArgumentParser:
     _backend_args(ca)
     ca.add_argument("--quiet", action="store_true")
     ca.set_defaults(func=cmd_calibrate)
+    op = sub.add_parser("optimize", help="robust policy search: NSGA-II over levers across uncertain "
+                        "futures (regret or satisficing); resumable")
+    op.add_argument("config", help="optimisation TOML (see experiments/optimize_policy.toml)")
+    op.add_argument("--out", help="results directory (default: out/<name>); the search resumes from its runs")
+    op.add_argument("--generations", type=_int_at_least(1, 10_000), help="generations (overrides the file)")
+    op.add_argument("--max-runs", type=_int_at_least(1), help="stop after this many new runs (trial runs)")
+    op.add_argument("--restart", action="store_true", help="discard the runs already in --out")
+    _backend_args(op)
+    op.add_argument("--quiet", action="store_true")
+    op.set_defaults(func=cmd_optimize)
     g = sub.add_parser("regimes", help="list the regimes and their escalation chains")
     g.set_defaults(func=cmd_regimes)
     ap = sub.add_parser("app", help="interactive teaching app in the browser (Mesa SolaraViz)")
@@ -760,6 +796,7 @@ EXAMPLES = {
     "calibrate": ["govsim calibrate experiments/calibrate_zhaoshang.toml --out out/calibration",
                   "govsim calibrate experiments/calibrate_zhaoshang_abc.toml --method abc --out out/abc"],
     "regimes": ["govsim regimes"],
+    "optimize": ["govsim optimize experiments/optimize_policy.toml --out out/optimize_policy"],
     "discover": ["govsim discover results/compare_regimes --outcome resolution_rate --threshold 0.8 --below"],
     "app": ["govsim app --open"],
     "plot": ["govsim plot out/hybrid                 # daily series of a run",
