@@ -27,6 +27,7 @@ from govsim.analysis.likelihood_free import (
     HistoryResult,
     ModelSimulator,
     abc_smc,
+    default_tolerance,
     history_match,
     predictive_check,
     predictive_table,
@@ -73,9 +74,10 @@ def run_lfi(cal: Calibration, method: str, *, backend: str = "process", workers:
     with make_executor(backend, workers=workers, address=address, security=security) as ex:
         if method == "abc":
             a = st["abc"]
+            scales = {k: spec.tolerance.get(k, default_tolerance(k, z)) for k, z in spec.targets.items()}
             res = abc_smc(sim, bounds, dict(spec.targets), particles=a["particles"], generations=a["generations"],
                           quantile=a["quantile"], min_acceptance=a["min_acceptance"], seed=spec.seed,
-                          executor=ex, progress=progress)
+                          executor=ex, progress=progress, scales=scales)
             pred = predictive_check(sim, res, draws=a["predictive_draws"], seed=spec.seed, executor=ex,
                                     progress=progress)
             out = {"method": "abc", "result": res, "predictive": pred}
@@ -217,7 +219,7 @@ def write_lfi(cal: Calibration, run: dict[str, Any], out: str | Path) -> dict[st
         for _, g in res.generations.iterrows():
             lines.append(f"| {int(g['generation'])} | {g['epsilon']:.4g} | {int(g['accepted'])} | "
                          f"{int(g['proposed'])} | {g['acceptance']:.2f} |")
-        lines += ["", "Distance: Euclidean over targets, each divided by its scale ("
+        lines += ["", "Distance: Euclidean over targets, each divided by its tolerance ("
                   + ", ".join(f"`{k}` {v:.3g}" for k, v in res.scales.items()) + ").", "",
                   f"## Posterior predictive check ({len(pred)} posterior draws on fresh seeds)", "",
                   "| target | field figure | predictive mean | 95% predictive interval | error | field in interval |",

@@ -20,9 +20,10 @@ across backends, and it brings a database layer govsim does not need. This imple
 on numpy/scipy:
 
 * generation 0 samples the uniform prior; the distance is the Euclidean distance of the
-  simulated from the target figures, each divided by its scale (the median absolute
-  deviation of the prior-predictive simulations of generation 0, never below 1% of the
-  target);
+  simulated from the target figures, each divided by its scale: given (``scales``; the
+  calibration command passes each target's tolerance, so the distance counts tolerances),
+  else the median absolute deviation of the prior-predictive simulations of generation 0,
+  never below 1% of the target;
 * each later generation's tolerance ``epsilon`` is the ``quantile`` (default median) of the
   previous generation's accepted distances; proposals are drawn from the previous
   population (by weight) and moved with a Gaussian kernel of twice its weighted covariance;
@@ -155,8 +156,10 @@ def _distance(sims: np.ndarray, target: np.ndarray, scale: np.ndarray) -> np.nda
 def abc_smc(simulate: Callable, bounds: dict[str, tuple[float, float]], targets: dict[str, float], *,
             particles: int = 100, generations: int = 5, quantile: float = 0.5, min_acceptance: float = 0.02,
             batch: int | None = None, seed: int = 0, backend: str = "serial", workers: int | None = None,
-            address: str | None = None, executor=None, progress: bool = False) -> AbcResult:
-    """ABC-SMC posterior of ``bounds``' parameters given ``targets`` (see the module notes)."""
+            address: str | None = None, executor=None, progress: bool = False,
+            scales: dict[str, float] | None = None) -> AbcResult:
+    """ABC-SMC posterior of ``bounds``' parameters given ``targets`` (see the module notes).
+    ``scales``: each target's distance unit (default: from the prior predictive, see above)."""
     t0 = time.perf_counter()
     names = list(bounds)
     lo = np.array([bounds[n][0] for n in names], float)
@@ -183,6 +186,8 @@ def abc_smc(simulate: Callable, bounds: dict[str, tuple[float, float]], targets:
         n_sims += len(tasks)
         mad = np.nanmedian(np.abs(sims - np.nanmedian(sims, axis=0)), axis=0) * 1.4826
         scale = np.maximum(np.nan_to_num(mad, nan=0.0), 0.01 * np.maximum(np.abs(z), 1e-9))
+        if scales:
+            scale = np.array([scales.get(k, sc) for k, sc in zip(keys, scale, strict=True)], float)
         dist = _distance(sims, z, scale)
         w = np.full(particles, 1.0 / particles)
         history.append(_population(names, thetas, dist, w, keys, sims))
