@@ -107,13 +107,18 @@ def test_cli_calibrate_likelihood_free_writes_a_report(tmp_path, capsys, method)
 
 def test_abc_same_result_on_process_backend(tmp_path):
     from govsim.analysis.calibration import load_calibration
-    from govsim.analysis.calibration_lfi import run_lfi
+    from govsim.analysis.calibration_lfi import simulator
+    from govsim.analysis.likelihood_free import predictive_check
 
     cal = load_calibration(tiny_calibration(tmp_path))
-    a = run_lfi(cal, "abc", backend="serial", progress=False, fast=True)
-    b = run_lfi(cal, "abc", backend="process", workers=2, progress=False, fast=True)
-    assert a["result"].particles.equals(b["result"].particles)
-    assert a["predictive"].equals(b["predictive"])
+    sim, bounds = simulator(cal), {"committees.mediation_skill": (0.3, 1.0)}
+    kw = {"particles": 10, "generations": 2, "seed": 1, "batch": 4}
+    a = abc_smc(sim, bounds, dict(cal.spec.targets), backend="serial", **kw)
+    b = abc_smc(sim, bounds, dict(cal.spec.targets), backend="process", workers=2, **kw)
+    assert a.particles.equals(b.particles)
+    pa = predictive_check(sim, a, draws=4, seed=1, backend="serial")
+    pb = predictive_check(sim, b, draws=4, seed=1, backend="process", workers=2)
+    assert pa.equals(pb)
 
 
 @pytest.mark.parametrize("extra, msg", [
