@@ -1,5 +1,5 @@
-"""Command line: ``govsim run | sweep | compare | plot | sensitivity | calibrate | app | validate |
-regimes``; ``--lang zh`` for Chinese labels, reports and figures.
+"""Command line: ``govsim run | sweep | compare | plot | discover | sensitivity | calibrate |
+optimize | app | validate | regimes``; ``--lang zh`` for Chinese labels, reports and figures.
 
 Errors in input (bad scenario, unknown regime, missing file...) print one line
 ``govsim: error: ...`` and exit with status 2.
@@ -204,6 +204,11 @@ def _validate_one(p: str) -> str:
     from govsim.scenario import read_toml
 
     data = read_toml(p)
+    if "levers" in data:
+        from govsim.analysis.robust import load_optimization
+
+        opt = load_optimization(p)
+        return f"optimization {opt.spec.name}, {len(opt.spec.levers)} levers, {len(opt.spec.objectives)} objectives"
     if "targets" in data:
         from govsim.analysis.calibration import load_calibration
 
@@ -529,6 +534,52 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_discover(args: argparse.Namespace) -> int:
+    """Scenario discovery (PRIM, CART, extra-trees scores) over a sweep's results."""
+    import math
+
+    from govsim.analysis.discovery import default_inputs, discover, write_discovery
+
+    if not math.isfinite(args.threshold):
+        raise ScenarioError(f"--threshold {args.threshold}: allowed: a finite number")
+    src = Path(args.results)
+    if not src.is_dir():
+        raise ScenarioError(f"{src}: not a directory; allowed: a results folder written by govsim sweep")
+    df, manifest = _load_results(src)
+    inputs = args.inputs or default_inputs(df, manifest.get("params") or None)
+    out = Path(args.out) if args.out else src / f"discovery-{args.outcome}"
+    check_out_dir(out)
+    if not args.quiet:
+        print(f"discover: {len(df)} runs, inputs {', '.join(inputs)}", file=sys.stderr)
+    d = discover(df, args.outcome, args.threshold, below=args.below, inputs=inputs,
+                 test_share=args.test_share, seed=args.seed, n_boot=args.boot)
+    paths = write_discovery(d, out, tuple(args.format or ()))
+    print(d.summary())
+    print(f"report: {paths['md']}")
+    return 0
+
+
+def cmd_optimize(args: argparse.Namespace) -> int:
+    """Robust policy search (NSGA-II over levers, across uncertain futures); resumable."""
+    from govsim.analysis.robust import load_optimization, optimize, write_optimize
+    from govsim.experiment.estimate import estimate, guard
+
+    opts = backend_options(args)
+    opt = load_optimization(args.config)
+    if args.generations:
+        opt.spec = opt.spec.model_copy(update={"generations": args.generations})
+    spec = opt.spec
+    out = Path(args.out) if args.out else default_out(spec.name)
+    runs = (spec.population * spec.generations + 1) * spec.futures
+    guard(estimate(runs, opt.base, backend=args.backend, workers=args.workers), args.yes, args.config,
+          "a smaller population, fewer generations or futures", quiet=args.quiet)
+    check_out_dir(out)
+    res = optimize(opt, out, progress=not args.quiet, restart=args.restart, max_runs=args.max_runs, **opts)
+    paths = write_optimize(opt, res, out)
+    print(paths["report"].read_text())
+    return 0
+
+
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from govsim.analysis.sensitivity import write_sensitivity
     from govsim.experiment import load_experiment, run_experiment
@@ -566,11 +617,19 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from govsim.experiment.estimate import estimate, guard
     from govsim.experiment.paths import check_writable, refuse_overwrite
 
+    cal = load_calibration(args.calibration)
+    method = args.method or cal.spec.method
+    if method in ("abc", "history"):
+        return _calibrate_lfi(args, cal, method)
+    if args.fast:
+        raise ScenarioError(f"--fast: only with --method abc or history, not {method}")
     if args.address or args.tls_ca or args.tls_cert or args.tls_key:
-        raise ScenarioError("--address/--tls-*: calibrate runs on a local backend; allowed: serial, process")
+        raise ScenarioError("--address/--tls-*: point calibration runs on a local backend; allowed: serial, "
+                            "process (or --method abc|history)")
     if args.backend == "ray":
         backend_options(args)
-    cal = load_calibration(args.calibration)
+    if args.method:
+        cal.spec = cal.spec.model_copy(update={"method": method})
     out = Path(args.out) if args.out else default_out(cal.spec.name)
     spec = cal.spec
     runs = spec.max_evaluations * spec.replicates + spec.validation_replicates
@@ -587,6 +646,26 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             raise ScenarioError(f"--scenario-out {scenario_out}: is a directory; allowed: a .toml file path")
     result = calibrate(cal, backend=args.backend, workers=args.workers, progress=not args.quiet)
     paths = write_calibration(cal, result, out, scenario_out)
+    print(paths["report"].read_text())
+    return 0
+
+
+def _calibrate_lfi(args: argparse.Namespace, cal, method: str) -> int:
+    """ABC-SMC or history matching, on any backend (Dask included)."""
+    from govsim.analysis.calibration_lfi import planned_runs, run_lfi, write_lfi
+    from govsim.experiment.estimate import estimate, guard
+    from govsim.experiment.paths import refuse_overwrite
+
+    if args.scenario_out:
+        raise ScenarioError(f"--scenario-out: only for point calibration, not --method {method}")
+    opts = backend_options(args)
+    out = Path(args.out) if args.out else default_out(cal.spec.name)
+    guard(estimate(planned_runs(cal, method, args.fast), cal.base, backend=args.backend, workers=args.workers),
+          args.yes, args.calibration, "fewer particles, generations or points", quiet=args.quiet)
+    check_out_dir(out)
+    refuse_overwrite([out / "calibration.md", out / "summary.json"], args.force)
+    run = run_lfi(cal, method, progress=not args.quiet, fast=args.fast, **opts)
+    paths = write_lfi(cal, run, out)
     print(paths["report"].read_text())
     return 0
 
@@ -654,6 +733,23 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--format", nargs="+", choices=("png", "svg", "pdf"),
                     help="figure formats (default: png svg)")
     pl.set_defaults(func=cmd_plot)
+    di = sub.add_parser("discover", help="scenario discovery: PRIM boxes, CART and feature scores "
+                        "of where an outcome is bad")
+    di.add_argument("results", help="results directory written by govsim sweep")
+    di.add_argument("--outcome", required=True, help="the outcome column, e.g. resolution_rate")
+    di.add_argument("--threshold", type=float, required=True, help="bad means above this (or below, --below)")
+    di.add_argument("--below", action="store_true", help="bad means below the threshold")
+    di.add_argument("--inputs", nargs="+", help="columns that explain it (default: varied parameters "
+                    "and the regime)")
+    di.add_argument("--test-share", type=float, default=0.3, help="share of parameter points held out "
+                    "(default 0.3)")
+    di.add_argument("--boot", type=_int_at_least(10, 100_000), default=200,
+                    help="bootstrap draws for the CIs (default 200)")
+    di.add_argument("--seed", type=_int_at_least(0), default=0, help="seed of the split and the trees")
+    di.add_argument("--out", help="report folder (default: RESULTS/discovery-OUTCOME)")
+    di.add_argument("--format", nargs="+", choices=("svg", "pdf"), help="figure formats besides PNG")
+    di.add_argument("--quiet", action="store_true")
+    di.set_defaults(func=cmd_discover)
     se = sub.add_parser("sensitivity", help="Sobol or Morris indices (SALib) of an experiment's outputs")
     se.add_argument("experiment", help="experiment TOML with design = 'sobol' or 'morris'")
     se.add_argument("--out", help="results directory (default: out/<experiment name>)")
@@ -662,15 +758,30 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--restart", action="store_true")
     se.add_argument("--quiet", action="store_true")
     se.set_defaults(func=cmd_sensitivity)
-    ca = sub.add_parser("calibrate", help="fit scenario parameters to target figures (scipy.optimize)")
+    ca = sub.add_parser("calibrate", help="fit scenario parameters to target figures (scipy.optimize; "
+                        "ABC-SMC or history matching with --method abc|history)")
     ca.add_argument("calibration", help="calibration TOML (see experiments/calibrate_zhaoshang.toml)")
     ca.add_argument("--out", help="report directory (default: out/<name>)")
     ca.add_argument("--scenario-out", help="where to write the calibrated scenario (default: the file's "
                     "output name inside --out)")
     ca.add_argument("--force", action="store_true", help="overwrite files of an earlier calibration")
+    ca.add_argument("--method", choices=("nelder-mead", "powell", "differential_evolution", "abc", "history"),
+                    help="nelder-mead (quick point estimate; default unless the file says otherwise), powell, "
+                    "differential_evolution, abc (ABC-SMC posterior) or history (history matching)")
+    ca.add_argument("--fast", action="store_true", help="abc/history: a small, coarse run (CI, notebooks)")
     _backend_args(ca)
     ca.add_argument("--quiet", action="store_true")
     ca.set_defaults(func=cmd_calibrate)
+    op = sub.add_parser("optimize", help="robust policy search: NSGA-II over levers across uncertain "
+                        "futures (regret or satisficing); resumable")
+    op.add_argument("config", help="optimisation TOML (see experiments/optimize_policy.toml)")
+    op.add_argument("--out", help="results directory (default: out/<name>); the search resumes from its runs")
+    op.add_argument("--generations", type=_int_at_least(1, 10_000), help="generations (overrides the file)")
+    op.add_argument("--max-runs", type=_int_at_least(1), help="stop after this many new runs (trial runs)")
+    op.add_argument("--restart", action="store_true", help="discard the runs already in --out")
+    _backend_args(op)
+    op.add_argument("--quiet", action="store_true")
+    op.set_defaults(func=cmd_optimize)
     g = sub.add_parser("regimes", help="list the regimes and their escalation chains")
     g.set_defaults(func=cmd_regimes)
     ap = sub.add_parser("app", help="interactive teaching app in the browser (Mesa SolaraViz)")
@@ -703,8 +814,11 @@ EXAMPLES = {
     "compare": ["govsim compare results/compare_regimes",
                 "govsim compare out/compare_regimes --metrics resolution_rate --lang zh"],
     "sensitivity": ["govsim sensitivity experiments/grid_sensitivity.toml --out out/grid"],
-    "calibrate": ["govsim calibrate experiments/calibrate_zhaoshang.toml --out out/calibration"],
+    "calibrate": ["govsim calibrate experiments/calibrate_zhaoshang.toml --out out/calibration",
+                  "govsim calibrate experiments/calibrate_zhaoshang_abc.toml --method abc --out out/abc"],
     "regimes": ["govsim regimes"],
+    "optimize": ["govsim optimize experiments/optimize_policy.toml --out out/optimize_policy"],
+    "discover": ["govsim discover results/compare_regimes --outcome resolution_rate --threshold 0.8 --below"],
     "app": ["govsim app --open"],
     "plot": ["govsim plot out/hybrid                 # daily series of a run",
              "govsim plot results/compare_regimes --format png svg pdf --lang zh"],

@@ -74,8 +74,13 @@ def test_shipped_experiments_validate():
     files = sorted((ROOT / "experiments").glob("*.toml"))
     assert files
     for path in files:
-        if "targets" in tomllib.loads(path.read_text()):  # a calibration file
+        data = tomllib.loads(path.read_text())
+        if "targets" in data:  # a calibration file
             assert load_calibration(path).names
+        elif "levers" in data:  # an optimisation file (govsim optimize)
+            from govsim.analysis.robust import load_optimization
+
+            assert load_optimization(path).spec.levers
         else:
             assert len(expand(load_experiment(path))) >= 1
 

@@ -61,7 +61,7 @@ def execute(nb, cwd: Path, kernel_dir: Path):
 def test_there_are_notebooks():
     names = [p.name for p in NOTEBOOKS]
     assert {"01_compare_regimes.ipynb", "02_scenario_sweep.ipynb", "03_teaching.ipynb",
-            "04_policy_rollout.ipynb"} <= set(names)
+            "04_policy_rollout.ipynb", "05_discovery_calibration.ipynb"} <= set(names)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -53,6 +53,30 @@ from govsim.scenario import (
 )
 
 
+class AbcSettings(BaseModel):
+    """``[abc]``: ABC-SMC settings (``method = "abc"`` or ``--method abc``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    particles: Annotated[int, Field(ge=10, le=100_000)] = 100
+    generations: Annotated[int, Field(ge=1, le=100)] = 5
+    quantile: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
+    min_acceptance: Annotated[float, Field(gt=0.0, le=1.0)] = 0.02
+    predictive_draws: Annotated[int, Field(ge=2, le=100_000)] = 40
+
+
+class HistorySettings(BaseModel):
+    """``[history]``: history-matching settings (``method = "history"`` or ``--method history``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    waves: Annotated[int, Field(ge=1, le=50)] = 3
+    points: Annotated[int, Field(ge=4, le=100_000)] = 40
+    replicates: Annotated[int, Field(ge=2, le=1000)] = 2
+    cutoff: Annotated[float, Field(gt=0.0, le=100.0)] = 3.0
+    pool: Annotated[int, Field(ge=100, le=10_000_000)] = 20_000
+
+
 class CalibrationSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -64,12 +88,15 @@ class CalibrationSpec(BaseModel):
     validation_replicates: Annotated[int, Field(ge=2, le=10_000)] = 12
     steps: Annotated[int, Field(ge=1, le=36_500)] | None = None
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
-    method: Literal["nelder-mead", "powell", "differential_evolution"] = "nelder-mead"
+    method: Literal["nelder-mead", "powell", "differential_evolution", "abc", "history"] = "nelder-mead"
     max_evaluations: Annotated[int, Field(ge=2, le=100_000)] = 40
     parameters: dict[str, ParamRange]
     targets: dict[str, float]
     weights: dict[str, float] = {}
     overrides: dict[str, Any] = {}
+    abc: AbcSettings = AbcSettings()
+    history: HistorySettings = HistorySettings()
+    tolerance: dict[str, float] = {}   # history matching: observation error + discrepancy per target
 
     @model_validator(mode="after")
     def _check(self) -> CalibrationSpec:
@@ -89,6 +116,11 @@ class CalibrationSpec(BaseModel):
         zero = [m for m, v in self.targets.items() if v == 0]
         if zero:
             raise ValueError(f"targets.{zero[0]} = 0; allowed: non-zero (errors are relative)")
+        for m, t in self.tolerance.items():
+            if m not in self.targets:
+                raise ValueError(f"tolerance: {m!r} is not a target")
+            if not math.isfinite(t) or t <= 0:
+                raise ValueError(f"tolerance.{m} = {t}; allowed: a finite number > 0")
         for m, w in self.weights.items():
             if not math.isfinite(w) or w < 0:
                 raise ValueError(f"weights.{m} = {w}; allowed: a finite number >= 0")

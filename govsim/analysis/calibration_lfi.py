@@ -1,0 +1,278 @@
+"""``govsim calibrate --method abc|history`` on a calibration file: run and report.
+
+The calibration file is the one Nelder-Mead reads (``experiments/calibrate_*.toml``), with
+optional ``[abc]``, ``[history]`` and ``[tolerance]`` tables (see
+:mod:`govsim.analysis.calibration`). The algorithms are in
+:mod:`govsim.analysis.likelihood_free`; the model is the simulator
+(:class:`~govsim.analysis.likelihood_free.ModelSimulator`).
+
+``fast=True`` (``--fast``, CI and notebooks) shrinks the work: at most 20 particles, 2
+generations and 8 predictive draws for ABC; at most 2 waves of 12 points for history
+matching. Same code path, coarser answer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from govsim.analysis.calibration import Calibration
+from govsim.analysis.likelihood_free import (
+    AbcResult,
+    HistoryResult,
+    ModelSimulator,
+    abc_smc,
+    default_tolerance,
+    history_match,
+    predictive_check,
+    predictive_table,
+)
+from govsim.experiment.executors import make_executor
+from govsim.experiment.paths import atomic_write_text
+
+
+def simulator(cal: Calibration) -> ModelSimulator:
+    integer = tuple(k for k, r in cal.spec.parameters.items() if r.is_integer(k))
+    return ModelSimulator(cal.base, tuple(cal.spec.targets), name=cal.spec.name, integer=integer)
+
+
+def settings(cal: Calibration, fast: bool = False) -> dict[str, Any]:
+    a, h = cal.spec.abc, cal.spec.history
+    abc = {"particles": a.particles, "generations": a.generations, "quantile": a.quantile,
+           "min_acceptance": a.min_acceptance, "predictive_draws": a.predictive_draws}
+    hist = {"waves": h.waves, "points": h.points, "replicates": h.replicates, "cutoff": h.cutoff, "pool": h.pool}
+    if fast:
+        abc.update(particles=min(a.particles, 20), generations=min(a.generations, 2),
+                   predictive_draws=min(a.predictive_draws, 8))
+        hist.update(waves=min(h.waves, 2), points=min(h.points, 12), pool=min(h.pool, 5000))
+    return {"abc": abc, "history": hist}
+
+
+def planned_runs(cal: Calibration, method: str, fast: bool = False) -> int:
+    """An upper-ish estimate of the runs (ABC: acceptance assumed to fall to 1/4)."""
+    st = settings(cal, fast)
+    if method == "abc":
+        a = st["abc"]
+        return a["particles"] * (1 + sum(min(2 ** g, 4) for g in range(1, a["generations"]))) + a["predictive_draws"]
+    h = st["history"]
+    return h["waves"] * h["points"] * h["replicates"]
+
+
+def run_lfi(cal: Calibration, method: str, *, backend: str = "process", workers: int | None = None,
+            address: str | None = None, security: Any = None, progress: bool = True,
+            fast: bool = False) -> dict[str, Any]:
+    spec = cal.spec
+    sim = simulator(cal)
+    bounds = {k: (r.min, r.max) for k, r in spec.parameters.items()}
+    st = settings(cal, fast)
+    t0 = time.perf_counter()
+    with make_executor(backend, workers=workers, address=address, security=security) as ex:
+        if method == "abc":
+            a = st["abc"]
+            scales = {k: spec.tolerance.get(k, default_tolerance(k, z)) for k, z in spec.targets.items()}
+            res = abc_smc(sim, bounds, dict(spec.targets), particles=a["particles"], generations=a["generations"],
+                          quantile=a["quantile"], min_acceptance=a["min_acceptance"], seed=spec.seed,
+                          executor=ex, progress=progress, scales=scales)
+            pred = predictive_check(sim, res, draws=a["predictive_draws"], seed=spec.seed, executor=ex,
+                                    progress=progress)
+            out = {"method": "abc", "result": res, "predictive": pred}
+        else:
+            h = st["history"]
+            res = history_match(sim, bounds, dict(spec.targets), waves=h["waves"], points=h["points"],
+                                replicates=h["replicates"], cutoff=h["cutoff"], tolerance=dict(spec.tolerance),
+                                pool=h["pool"], seed=spec.seed, executor=ex, progress=progress)
+            out = {"method": "history", "result": res}
+    out.update(seconds=time.perf_counter() - t0, fast=fast, settings=st[method], backend=backend,
+               workers=workers)
+    return out
+
+
+# ---------------------------------------------------------------------- figures
+def _hist_weighted(ax, x, w, lo, hi, color="tab:blue"):
+    ax.hist(x, bins=20, range=(lo, hi), weights=w, color=color, alpha=0.75, density=True)
+
+
+def plot_posterior(res: AbcResult, bounds: dict[str, tuple[float, float]]):
+    import matplotlib.pyplot as plt
+
+    from govsim.outcomes import label
+
+    n = len(res.names)
+    fig, axes = plt.subplots(n, n, figsize=(2.6 * n + 0.8, 2.4 * n + 0.6), squeeze=False)
+    post = res.particles
+    w = post["weight"].to_numpy()
+    for i, a in enumerate(res.names):
+        for j, b in enumerate(res.names):
+            ax = axes[i, j]
+            if i == j:
+                _hist_weighted(ax, post[a], w, *bounds[a])
+                lo, hi = res.credible_interval(a)
+                ax.axvspan(lo, hi, color="tab:orange", alpha=0.15)
+                ax.set_yticks([])
+            elif i > j:
+                ax.scatter(post[b], post[a], s=8 + 400 * w, alpha=0.6)
+                ax.set_xlim(*bounds[b])
+                ax.set_ylim(*bounds[a])
+            else:
+                ax.axis("off")
+            if i == n - 1:
+                ax.set_xlabel(label(b), fontsize=8)
+            if j == 0 and i > 0:
+                ax.set_ylabel(label(a), fontsize=8)
+    fig.suptitle("ABC-SMC posterior (95% credible interval shaded)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_predictive(pred: pd.DataFrame, targets: dict[str, float]):
+    import matplotlib.pyplot as plt
+
+    from govsim.outcomes import label
+
+    fig, axes = plt.subplots(1, len(targets), figsize=(4 * len(targets), 3.2), squeeze=False)
+    for ax, (k, z) in zip(axes[0], targets.items(), strict=True):
+        x = pred[k].to_numpy(float)
+        ax.hist(x[np.isfinite(x)], bins=15, color="tab:blue", alpha=0.75)
+        ax.axvline(z, color="tab:red", lw=2, label="field figure")
+        ax.axvline(np.nanmean(x), color="black", ls="--", label="predictive mean")
+        ax.set_title(label(k), fontsize=9)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle("Posterior predictive check")
+    fig.tight_layout()
+    return fig
+
+
+def plot_waves(res: HistoryResult):
+    import matplotlib.pyplot as plt
+
+    from govsim.outcomes import label
+
+    names = res.names
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]] or [(names[0], names[0])]
+    ncol = min(3, len(pairs))
+    nrow = int(np.ceil(len(pairs) / ncol))
+    fig, axes = plt.subplots(nrow, ncol + 1, figsize=(3.4 * (ncol + 1), 3.1 * nrow), squeeze=False)
+    colors = plt.cm.viridis(np.linspace(0, 0.9, len(res.waves)))
+    for k, (a, b) in enumerate(pairs):
+        ax = axes[k // ncol][k % ncol]
+        for wv, c in zip(res.waves, colors, strict=True):
+            s = wv.nroy_sample
+            if len(s) > 800:
+                s = s.iloc[:: max(1, len(s) // 800)]
+            ax.scatter(s[a], s[b], s=3, color=c, alpha=0.5, label=f"wave {wv.wave}")
+        ax.set_xlim(*res.bounds[a])
+        ax.set_ylim(*res.bounds[b])
+        ax.set_xlabel(label(a), fontsize=8)
+        ax.set_ylabel(label(b), fontsize=8)
+    for k in range(len(pairs), nrow * ncol):
+        axes[k // ncol][k % ncol].axis("off")
+    ax = axes[0][ncol]
+    ax.bar([str(w.wave) for w in res.waves], [w.nroy_share for w in res.waves], color=colors)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("wave")
+    ax.set_title("non-implausible share of the box", fontsize=9)
+    for r in range(1, nrow):
+        axes[r][ncol].axis("off")
+    axes[0][0].legend(fontsize=7, markerscale=3)
+    fig.suptitle(f"History matching: non-implausible space by wave (cut-off {res.cutoff:g})")
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------- report
+def write_lfi(cal: Calibration, run: dict[str, Any], out: str | Path) -> dict[str, Path]:
+    import matplotlib.pyplot as plt
+
+    from govsim.analysis.plots import save_figure
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    spec = cal.spec
+    bounds = {k: (r.min, r.max) for k, r in spec.parameters.items()}
+    res = run["result"]
+    paths: dict[str, Path] = {}
+    mode = " (fast mode: a coarse answer)" if run["fast"] else ""
+    who = f"{run['backend']}" + (f", {run['workers']} workers" if run["workers"] else "")
+    lines = [f"# Calibration: {spec.name} ({'ABC-SMC' if run['method'] == 'abc' else 'history matching'})"
+             f"{mode}", "", spec.description or "", "",
+             f"Scenario `{spec.scenario}`; {res.simulations} model runs in {run['seconds']:.0f} s ({who}); "
+             f"seed {spec.seed}. Settings: " + ", ".join(f"{k} = {v}" for k, v in run["settings"].items()) + ".",
+             "", "Targets (field figures): " + ", ".join(f"`{k}` = {v:g}" for k, v in spec.targets.items()), ""]
+    figs = []
+    if run["method"] == "abc":
+        summ = res.summary()
+        pred = run["predictive"]
+        table = predictive_table(pred, dict(spec.targets))
+        lines += ["## Posterior", "", "| parameter | prior | mean | median | 95% credible interval |",
+                  "|---|---|---|---|---|"]
+        for _, r in summ.iterrows():
+            lo, hi = bounds[r["parameter"]]
+            lines.append(f"| `{r['parameter']}` | U({lo:g}, {hi:g}) | {r['mean']:.4g} | {r['median']:.4g} | "
+                         f"{r['ci_low']:.4g} - {r['ci_high']:.4g} |")
+        lines += ["", "## Generations", "", "| generation | epsilon | accepted | proposed | acceptance |",
+                  "|---|---|---|---|---|"]
+        for _, g in res.generations.iterrows():
+            lines.append(f"| {int(g['generation'])} | {g['epsilon']:.4g} | {int(g['accepted'])} | "
+                         f"{int(g['proposed'])} | {g['acceptance']:.2f} |")
+        lines += ["", "Distance: Euclidean over targets, each divided by its tolerance ("
+                  + ", ".join(f"`{k}` {v:.3g}" for k, v in res.scales.items()) + ").", "",
+                  f"## Posterior predictive check ({len(pred)} posterior draws on fresh seeds)", "",
+                  "| target | field figure | predictive mean | 95% predictive interval | error | field in interval |",
+                  "|---|---|---|---|---|---|"]
+        for _, r in table.iterrows():
+            lines.append(f"| `{r['target']}` | {r['field']:.4g} | {r['predictive_mean']:.4g} | "
+                         f"{r['pi_low']:.4g} - {r['pi_high']:.4g} | {r['error']:+.1f} {r['error_unit']} | "
+                         f"{'yes' if r['within_interval'] else 'no'} |")
+        ok = bool(table["within_2"].all())
+        lines += ["", ("Every predictive mean is within 2 points (shares) or 2% (counts) of its field figure."
+                       if ok else "Not every predictive mean is within 2 points (shares) or 2% (counts) of its "
+                       "field figure: see the errors above."), "",
+                  "![posterior](posterior.png)", "", "![predictive](predictive_check.png)", ""]
+        paths["posterior"] = out / "posterior.csv"
+        atomic_write_text(paths["posterior"], res.particles.to_csv(index=False))
+        atomic_write_text(out / "posterior_summary.csv", summ.to_csv(index=False))
+        atomic_write_text(out / "generations.csv", res.generations.to_csv(index=False))
+        atomic_write_text(out / "predictive.csv", pred.to_csv(index=False))
+        atomic_write_text(out / "predictive_check.csv", table.to_csv(index=False))
+        summary = {"method": "abc", "seconds": round(run["seconds"], 1), "simulations": res.simulations,
+                   "fast": run["fast"], "posterior": summ.to_dict("records"),
+                   "predictive_check": table.to_dict("records")}
+        figs += [(plot_posterior(res, bounds), "posterior"), (plot_predictive(pred, dict(spec.targets)),
+                                                                "predictive_check")]
+    else:
+        rng = res.ranges()
+        lines += ["## Waves", "", "| wave | design points | non-implausible share of the box |", "|---|---|---|"]
+        for wv in res.waves:
+            lines.append(f"| {wv.wave} | {len(wv.design)} | {wv.nroy_share:.3f} |")
+        lines += ["", "Implausibility: |z - E[f(x)]| / sqrt(emulator variance + run-to-run variance + "
+                  "tolerance^2), largest over targets; cut-off "
+                  f"{res.cutoff:g}. Tolerances: " + ", ".join(f"`{k}` {v:.3g}" for k, v in res.tolerance.items())
+                  + ".", "", "## Non-implausible ranges after the last wave", "",
+                  "| parameter | prior | low | high |", "|---|---|---|---|"]
+        last = rng[rng["wave"] == res.waves[-1].wave] if res.waves else rng
+        for _, r in last.iterrows():
+            lo, hi = bounds[r["parameter"]]
+            lines.append(f"| `{r['parameter']}` | [{lo:g}, {hi:g}] | {r['low']:.4g} | {r['high']:.4g} |")
+        lines += ["", "![waves](history_waves.png)", ""]
+        atomic_write_text(out / "waves.csv", rng.to_csv(index=False))
+        design = pd.concat([wv.design.assign(wave=wv.wave) for wv in res.waves], ignore_index=True)
+        atomic_write_text(out / "design.csv", design.to_csv(index=False))
+        if res.waves:
+            atomic_write_text(out / "nroy_sample.csv", res.waves[-1].nroy_sample.to_csv(index=False))
+        summary = {"method": "history", "seconds": round(run["seconds"], 1), "simulations": res.simulations,
+                   "fast": run["fast"], "waves": [{"wave": w.wave, "nroy_share": w.nroy_share} for w in res.waves],
+                   "ranges": last.to_dict("records")}
+        figs.append((plot_waves(res), "history_waves"))
+    for fig, name in figs:
+        save_figure(fig, out / f"{name}.png")
+        plt.close(fig)
+    paths["summary"] = out / "summary.json"
+    atomic_write_text(paths["summary"], json.dumps(summary, indent=1, default=float))
+    paths["report"] = out / "calibration.md"
+    atomic_write_text(paths["report"], "\n".join(lines))
+    return paths
