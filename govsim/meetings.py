@@ -37,6 +37,7 @@ class Meetings:
         self.held = np.zeros(C, dtype=np.int64)
         self.outcomes = 0
         self.attendees_today = 0
+        self.present = np.zeros(model.structure.n, dtype=bool)  # who is at the meeting being held
 
     def day(self, day: int) -> None:
         self.attendees_today = 0
@@ -56,7 +57,9 @@ class Meetings:
         self.held[c] += 1
         com = m.committees[c]
         m.ledger.transfer(com.account, m.acct["suppliers"], MEETING_COST, "committee_spending")
+        self.present[take] = True
         outcomes = sum(inst.at_meeting(c, take, day) for inst in m.hooks["at_meeting"])
+        self.present[take] = False
         self.outcomes += outcomes
         if outcomes:
             m.record_voice(take, day)

@@ -30,7 +30,7 @@ def fiscal_spending(m) -> float:
 
 REPORTERS = {
     "day": lambda m: m.day,
-    "participation_rate": lambda m: m.population.participation_rate(m.day - 1),
+    "participation_rate": lambda m: m.participation_today,
     "meeting_attendance": lambda m: float(m.meetings.attendance.mean()),
     "volunteers": lambda m: int((m.volunteers.holder >= 0).sum()),
     "volunteer_hours": lambda m: m.volunteers.hours_today,

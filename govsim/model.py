@@ -184,6 +184,7 @@ class GovernanceModel(mesa.Model):
         self.timeline = Timeline(sc.timeline, s) if sc.timeline else None
         self.committee_hours = 0.0
         self.participation_sum = 0.0
+        self.participation_today = 0.0
         self.ladder = np.ones(C)
         self._capacity = np.zeros(self.handlers.total)
         self._skill = np.ones(self.handlers.total)
@@ -399,7 +400,8 @@ class GovernanceModel(mesa.Model):
         if is_month_start(d):
             self.ladder = ladder(self, d)
         self.day += 1
-        self.participation_sum += self.population.participation_rate(d)
+        self.participation_today = self.population.participation_rate(d)
+        self.participation_sum += self.participation_today
         if self.datacollector is not None:
             self.datacollector.collect(self)
             self.cseries.collect(self, d)
@@ -515,7 +517,7 @@ class GovernanceModel(mesa.Model):
                     p[:, channel] = 1.0 - (1.0 - p[:, channel]) * (1.0 - q)
             found = book.detect(d, rng, p)
             by_resident = np.isin(book.channel[found], RESIDENT_CHANNELS)
-            pop.mark_active(book.resident[found[by_resident]], d, "reports", 0.5)
+            pop.mark_active(book.resident[found[by_resident]], d, "reports", 0.5, unique=False)
             for inst in self.hooks["on_detected"]:
                 inst.on_detected(found, d)
 

@@ -180,10 +180,16 @@ class Population:
     def active_mask(self, day: int) -> np.ndarray:
         return (day - self.last_active) < ACTIVE_WINDOW
 
-    def mark_active(self, idx: np.ndarray, day: int, counter: str | None = None, hours: float = 0.0) -> None:
+    def mark_active(self, idx: np.ndarray, day: int, counter: str | None = None, hours: float = 0.0,
+                    unique: bool = True) -> None:
+        """Residents ``idx`` took part today. ``unique=False`` when a resident may appear more
+        than once in ``idx`` (then each appearance counts)."""
         self.last_active[idx] = day
         if counter is not None:
-            np.add.at(getattr(self, counter), idx, 1)
+            if unique:
+                getattr(self, counter)[idx] += 1
+            else:
+                np.add.at(getattr(self, counter), idx, 1)
         self.hours += hours * len(idx)
 
     # ------------------------------------------------------------------ outcomes

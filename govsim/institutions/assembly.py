@@ -86,11 +86,13 @@ class MemberAssembly(Institution):
         waiting = o[(book.cls[o] == APPROVAL) & ~OUTSIDE[book.level[o]]]  # proposals still in the community
         queue = np.bincount(book.community[waiting], minlength=self.C)
         pop = m.population
-        for c in range(self.C):
+        # Regular sessions, and communities where proposals wait and an extra session may be asked.
+        asking = np.flatnonzero((queue > 0) & (day - self.last_session >= 14))
+        for c in sorted(regular.union(asking.tolist())):
             reps = self.reps[c]
             extra = False
             if c not in regular:
-                if queue[c] == 0 or day - self.last_session[c] < 14 or len(reps) == 0:
+                if len(reps) == 0:
                     continue
                 ask = m.rng.random(len(reps)) < sigmoid(pop.disposition[reps] + 0.3 * queue[c] - 2.0)
                 extra = ask.sum() >= self.s.extra_session_share * len(reps)

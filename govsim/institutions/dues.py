@@ -95,7 +95,7 @@ class ResidentDues(Institution):
         book = m.cases
         o = book.open_idx
         o = o[(book.community[o] == c) & (book.kind[o] == NEED) & ~OUTSIDE[book.level[o]]]
-        mine = o[np.isin(book.resident[o], attendees)]
+        mine = o[m.meetings.present[book.resident[o]]]  # attendees' cases
         com = m.committees[c]
         afford = int(m.ledger.balance[com.account] // self.s.fix_cost) if self.s.fix_cost > 0 else len(mine)
         mine = mine[: max(0, min(self.s.fixes_per_meeting, afford))]

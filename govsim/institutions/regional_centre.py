@@ -81,7 +81,7 @@ class RegionalCentre(Institution):
         # Within delegated powers: attendees' requests still in the community, not proposals
         # that need sign-off.
         o = o[(book.community[o] == c) & (book.cls[o] != APPROVAL) & ~OUTSIDE[book.level[o]]]
-        mine = o[np.isin(book.resident[o], attendees)]
+        mine = o[m.meetings.present[book.resident[o]]]  # attendees' cases
         mine = mine[: self.s.head_cases_per_meeting]
         if len(mine) == 0:
             return 0
