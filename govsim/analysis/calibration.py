@@ -150,27 +150,41 @@ class Calibration:
         return list(self.spec.parameters)
 
 
-def load_calibration(path: str | Path) -> Calibration:
+def load_spec_file(path: str | Path, model: type[BaseModel]):
+    """Read and validate a calibration-like TOML file (calibration, optimisation) and load its
+    base scenario relative to it. Returns (spec, base scenario dict); one-line errors."""
     p = Path(path)
     try:
         data = read_toml(p)
     except ScenarioError as err:
         raise ExperimentError(str(err)) from None
     try:
-        spec = CalibrationSpec.model_validate(data)
+        spec = model.model_validate(data)
     except ValidationError as err:
-        raise ExperimentError(_format_error(err, CalibrationSpec, str(p)).replace(": : ", ": ")) from None
+        raise ExperimentError(_format_error(err, model, str(p)).replace(": : ", ": ")) from None
     try:
         base = load_base_scenario(spec.scenario, p.resolve().parent, spec.overrides, spec.steps, str(p))
     except ScenarioError as err:
         raise ExperimentError(str(err)) from None
-    cal = Calibration(spec=spec, base=base, path=p)
-    for key, rng in spec.parameters.items():
+    return spec, base
+
+
+def check_ranges(base: dict[str, Any], ranges: dict, where: str) -> None:
+    """Both ends of every parameter range must give a valid scenario (one-line error if not)."""
+    for key, rng in ranges.items():
         for v in (rng.min, rng.max):
+            v = int(round(v)) if rng.is_integer(key) else v
             try:
-                scenario_from_dict(apply_overrides(base, {key: v}), where=f"{p}: parameters.{key}")
+                scenario_from_dict(apply_overrides(base, {key: v}), where=f"{where}.{key}")
             except ScenarioError as err:
                 raise ExperimentError(str(err)) from None
+
+
+def load_calibration(path: str | Path) -> Calibration:
+    p = Path(path)
+    spec, base = load_spec_file(p, CalibrationSpec)
+    cal = Calibration(spec=spec, base=base, path=p)
+    check_ranges(base, spec.parameters, f"{p}: parameters")
     return cal
 
 

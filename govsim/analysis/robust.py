@@ -61,19 +61,14 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from govsim.experiment.design import RunSpec, run_seed
 from govsim.experiment.executors import make_executor
 from govsim.experiment.paths import atomic_write_text
-from govsim.experiment.spec import Experiment, ExperimentError, ExperimentSpec, ParamRange
+from govsim.experiment.spec import Experiment, ExperimentSpec, ParamRange
 from govsim.metrics import SUMMARY_METRICS
 from govsim.scenario import (
-    ScenarioError,
-    _format_error,
-    apply_overrides,
-    load_base_scenario,
-    read_toml,
     scenario_from_dict,
 )
 
@@ -147,27 +142,12 @@ class Optimization:
 
 
 def load_optimization(path: str | Path) -> Optimization:
+    from govsim.analysis.calibration import check_ranges, load_spec_file
+
     p = Path(path)
-    try:
-        data = read_toml(p)
-    except ScenarioError as err:
-        raise ExperimentError(str(err)) from None
-    try:
-        spec = OptimizeSpec.model_validate(data)
-    except ValidationError as err:
-        raise ExperimentError(_format_error(err, OptimizeSpec, str(p)).replace(": : ", ": ")) from None
-    try:
-        base = load_base_scenario(spec.scenario, p.resolve().parent, spec.overrides, spec.steps, str(p))
-    except ScenarioError as err:
-        raise ExperimentError(str(err)) from None
+    spec, base = load_spec_file(p, OptimizeSpec)
     for table in ("levers", "uncertain"):
-        for key, rng in getattr(spec, table).items():
-            for v in (rng.min, rng.max):
-                v = int(round(v)) if rng.is_integer(key) else v
-                try:
-                    scenario_from_dict(apply_overrides(base, {key: v}), where=f"{p}: {table}.{key}")
-                except ScenarioError as err:
-                    raise ExperimentError(str(err)) from None
+        check_ranges(base, getattr(spec, table), f"{p}: {table}")
     return Optimization(spec=spec, base=base, path=p)
 
 
