@@ -96,7 +96,9 @@ def format_summary(summary: dict, lang: str | None = None) -> str:
         ]
         groups = {k: list(v) for k, v in SUMMARY_GROUPS.items()}
         shown = {m for rows in groups.values() for m, _ in rows}
-        for m in SUMMARY_METRICS:  # outcomes added to the model later
+        # outcomes added to the model later, and the figures of the installed institutions
+        extra = [k for k in summary if k not in SUMMARY_METRICS and group_of(k) == "institutions"]
+        for m in (*SUMMARY_METRICS, *extra):
             if m in summary and m not in shown and m not in SUMMARY_HIDDEN \
                     and isinstance(summary[m], int | float):
                 o = outcome(m)
