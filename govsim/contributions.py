@@ -36,8 +36,7 @@ class Contributions:
         s = model.structure
         self.fee = float(fee_per_month)
         # A household's decision-maker: its first adult (or first member).
-        first = np.r_[0, np.flatnonzero(np.diff(s.household)) + 1]
-        self.head = first.astype(np.int64)
+        self.head = s.household_first
         self.hh_building = s.building[self.head]
         self.hh_low_income = s.low_income[self.head].astype(bool)
         self.hh_community = s.hh_community.astype(np.int64)

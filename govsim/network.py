@@ -12,6 +12,7 @@ attributes for analysis and drawing (use it on a community, not on a district).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import networkx as nx
 import numpy as np
@@ -105,6 +106,11 @@ class Structure:
     def neighbours(self, i: int) -> np.ndarray:
         a = self.adjacency
         return a.indices[a.indptr[i] : a.indptr[i + 1]]
+
+    @cached_property
+    def household_first(self) -> np.ndarray:
+        """Row of each household's first resident (residents are stored by household)."""
+        return np.r_[0, np.flatnonzero(np.diff(self.household)) + 1].astype(np.int64)
 
     def community_people(self) -> np.ndarray:
         return self.community_size.copy()

@@ -37,8 +37,8 @@ class Volunteers:
         if model.institutions.uses(GRID):
             # Two volunteers per grid, attached to the grid's first building.
             first_b = np.full(s.n_grids, -1)
-            hh_b = s.building[np.searchsorted(s.household, np.arange(s.n_households))]
-            hh_g = s.grid[np.searchsorted(s.household, np.arange(s.n_households))]
+            hh_b = s.building[s.household_first]
+            hh_g = s.grid[s.household_first]
             first_b[hh_g[::-1]] = hh_b[::-1]
             role_building = np.concatenate([role_building, np.repeat(first_b, 2)])
         self.role_building = role_building.astype(np.int64)

@@ -71,8 +71,7 @@ class ManagementCompany(Institution):
             self._tender(c)
         self.tally = LevelTally(m, COMPANY)
         m.restrict_access(COMPANY, non_member=self.s.non_member_access)
-        s = m.structure
-        self.head = np.r_[0, np.flatnonzero(np.diff(s.household)) + 1]  # a resident of each household
+        self.head = m.structure.household_first  # a resident of each household
 
     def _tender(self, c: int) -> None:
         rng = self.m.rng
