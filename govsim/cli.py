@@ -265,7 +265,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     def log(msg: str) -> None:
         print(f"govsim app: {msg}", file=sys.stderr)
 
-    env = prepare_assets(fetch=not args.no_fetch_assets, log=log)
+    env = prepare_assets(log=log)  # the installed solara-assets; never downloads
     cmd = [sys.executable, "-m", "solara", "run", "govsim.viz.app:page", "--host", args.host,
            "--port", str(args.port), "--production", "--open" if args.open else "--no-open"]
     host = f"[{args.host}]" if ":" in args.host else args.host
@@ -790,8 +790,6 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--port", type=_int_at_least(1, 65535), default=8765, help="port to serve on (default 8765)")
     ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     ap.add_argument("--open", action="store_true", help="open the page in a web browser")
-    ap.add_argument("--no-fetch-assets", action="store_true",
-                    help="do not fetch Solara's browser assets from the npm registry when missing")
     ap.set_defaults(func=cmd_app)
     p.add_argument("--lang", choices=("en", "zh"), default=None,
                    help="language of labels, reports and figures: en (default) or zh (中文)")

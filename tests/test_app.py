@@ -50,6 +50,7 @@ CHROMIUM_ARGS = [
 REQUIRE_BROWSER = os.environ.get("GOVSIM_REQUIRE_BROWSER") == "1"
 SAVE_SCREENSHOT = os.environ.get("GOVSIM_SAVE_SCREENSHOT") == "1"
 SCREENSHOT_LIMIT = 450_000  # bytes, for docs/app_1024.png and docs/app_1920.png
+DEAD_CDN = "http://127.0.0.1:9/npm/"  # the discard port: nothing answers there
 
 
 # --------------------------------------------------------------------------- no browser
@@ -201,6 +202,33 @@ def test_cli_app_arguments():
     assert (args.port, args.host) == (9001, "0.0.0.0")
 
 
+def test_app_assets_installed_offline(tmp_path, monkeypatch):
+    """Solara's browser assets come from the installed solara-assets (the viz extra pins it
+    to Solara's own version); nothing is downloaded, and a missing one is named with the
+    command that installs it."""
+    pytest.importorskip("solara")
+    from importlib.metadata import version
+
+    from govsim.viz import assets
+
+    monkeypatch.delenv("SOLARA_ASSETS_PROXY_CACHE_DIR", raising=False)
+    assert version("solara-assets") == version("solara")
+    required = assets.required_packages()
+    assert any(n == "@widgetti/solara-vuetify3-app" for n, _ in required)  # ipyvuetify 3: Vue 3
+    here = assets.asset_dir()
+    assert here.is_dir() and assets.missing_packages(here) == [], here
+    assert not hasattr(assets, "fetch_packages")  # no npm, no download at start-up
+
+    said: list[str] = []
+    env = assets.prepare_assets(tmp_path, log=said.append)
+    assert env["SOLARA_ASSETS_PROXY_CACHE_DIR"] == str(tmp_path) and len(said) == 1
+    assert f'"solara[assets]=={version("solara")}"' in said[0] and str(tmp_path) in said[0]
+    assert not list(tmp_path.iterdir())  # nothing was fetched
+    said.clear()
+    assets.prepare_assets(log=said.append)
+    assert said == []
+
+
 # --------------------------------------------------------------------------- the browser
 
 def _unavailable(reason: str):
@@ -239,19 +267,20 @@ def app_url(tmp_path_factory):
         _unavailable(f"{CHROMIUM} is missing (Debian package chromium)")
     if find_spec("playwright") is None or find_spec("solara") is None:
         _unavailable("playwright or solara (the dev/viz extras) is not installed")
-    from govsim.viz.assets import missing_packages, prepare_assets
+    from govsim.viz.assets import asset_dir, missing_message, missing_packages
 
-    env = prepare_assets(log=lambda msg: print(msg, file=sys.stderr))
-    missing = missing_packages(Path(env["SOLARA_ASSETS_PROXY_CACHE_DIR"]))
+    missing = missing_packages(asset_dir())
     if missing:
-        _unavailable(f"Solara's browser assets are missing and could not be fetched: {missing}")
+        _unavailable(missing_message(asset_dir(), missing))
     work = tmp_path_factory.mktemp("app")
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
+    # Offline: a file missing from the installed assets would make the server ask this
+    # closed local port instead of the public CDN, and the test would see it fail.
+    env = {**os.environ, "SOLARA_ASSETS_CDN": DEAD_CDN}
     log = (work / "server.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "govsim.cli", "app", "--port", str(port), "--host", "127.0.0.1",
-         "--no-fetch-assets"],
+        [sys.executable, "-m", "govsim.cli", "app", "--port", str(port), "--host", "127.0.0.1"],
         cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
@@ -270,6 +299,10 @@ def app_url(tmp_path_factory):
                 pytest.fail(f"govsim app did not answer on {url} within 60 s")
             time.sleep(0.25)
         yield url
+        server_log = (work / "server.log").read_text(errors="replace")
+        assert DEAD_CDN not in server_log and "Could not load URL" not in server_log, \
+            server_log[-3000:]  # every asset came from the installed solara-assets
+        assert "assets are not installed" not in server_log
     finally:
         _stop_group(proc)
         log.close()
@@ -320,6 +353,10 @@ def test_app_in_browser(app_url, tmp_path):
             page = ctx.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
+            origin = app_url.rstrip("/")
+            external: list[str] = []  # any request that leaves the app's own server
+            ctx.on("request", lambda r: None if r.url.startswith((origin, "data:", "blob:"))
+                   else external.append(r.url))
             page.goto(app_url)
             caption = page.locator(".govsim-caption")
             expect(caption).to_contain_text("Hybrid (Japan-style)", timeout=30_000)
@@ -334,7 +371,9 @@ def test_app_in_browser(app_url, tmp_path):
             # another regime and 1,500 households, then Reset
             regime = page.locator(".v-select").filter(has=page.get_by_text("Regime", exact=True))
             regime.click()
-            page.get_by_role("option", name="Government-led (Singapore-style)").click()
+            # (the Vuetify 3 of solara-assets 1.58 gives menu items no "option" role)
+            page.locator(".v-overlay .v-list-item").filter(
+                has_text="Government-led (Singapore-style)").click()
             expect(page.locator(".govsim-chains")).to_contain_text("committee")
             # the households slider is the first; End moves it to its maximum
             page.locator(".govsim-controls .v-slider-thumb").first.focus()
@@ -391,6 +430,11 @@ def test_app_in_browser(app_url, tmp_path):
             page.get_by_role("button", name="English").click()
             expect(caption).to_contain_text("Government-led", timeout=10_000)
             assert not errors, errors
+            assert not external, external  # the front end came from the installed assets
+            served = page.evaluate(
+                "performance.getEntriesByType('resource').map(e => e.name)"
+                ".filter(u => u.includes('/_solara/cdn/'))")
+            assert any("solara-vuetify3-app@" in u for u in served), served  # Vue 3 front end
 
             shots = {}
             for width, height in ((1024, 768), (1920, 1080)):

@@ -1,51 +1,98 @@
-"""Solara's browser assets, for machines that cannot reach the public CDN.
+"""Solara's browser assets, served offline from the installed ``solara-assets`` package.
 
 A Solara page loads its front end (the Vuetify app bundle, RequireJS, Font Awesome) from
-``/_solara/cdn/...``; the Solara server answers those requests from a cache directory and
-fills the cache from a public CDN. Where that CDN is unreachable (a classroom behind a
-firewall, CI with only package registries), the page stays blank.
+``/_solara/cdn/...``; the Solara server answers those requests from a directory of npm
+packages and, for a file missing there, fetches it from a public CDN. The PyPI package
+``solara-assets`` (MIT; its npm packages are MIT, BSD, Apache-2.0 and, for Font Awesome's
+font, SIL OFL) installs those packages as ``share/solara/cdn`` of the Python environment,
+which is where the Solara server looks by default. govsim's ``viz`` and ``dev`` extras pin
+``solara[assets]`` to the same version, so the app starts and renders without any network
+access: a classroom behind a firewall, CI with only package registries.
 
-:func:`prepare_assets` fills such a cache from the npm registry instead (``npm pack``, the
-ordinary npm client), once, and returns the environment that points the Solara server at
-it (``SOLARA_ASSETS_PROXY_CACHE_DIR``). The package versions are read from the installed
-Solara's page template, so they follow Solara upgrades.
+:func:`prepare_assets` finds that directory, checks that it holds every package the
+installed Solara's page template asks for, says plainly what is missing and how to install
+it, and returns the environment that points the Solara server at it
+(``SOLARA_ASSETS_PROXY_CACHE_DIR``). It never downloads anything.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import shutil
-import subprocess
-import tarfile
-import tempfile
+import site
+import sys
 from collections.abc import Callable
 from importlib.util import find_spec
 from pathlib import Path
 
-__all__ = ["default_cache_dir", "required_packages", "missing_packages", "prepare_assets"]
+__all__ = ["asset_dir", "install_hint", "required_packages", "missing_packages",
+           "missing_message", "prepare_assets"]
 
 # "{{cdn}}/@scope/name@1.2.3/..." in the page template; "/name@1.2.3/..." in settings.
 _TEMPLATE_REF = re.compile(r"\{\{\s*cdn\s*\}\}/((?:@[\w.-]+/)?[\w.-]+)@(\d[\w.+-]*)/")
 _SETTINGS_REF = re.compile(r"fontawesome_path[^=]*=\s*\"/((?:@[\w.-]+/)?[\w.-]+)@(\d[\w.+-]*)/")
 _VUE2_APP = "@widgetti/solara-vuetify-app"
 _VUE3_APP = "@widgetti/solara-vuetify3-app"
-_FALLBACK = [(_VUE3_APP, "5.2.0"), ("requirejs", "2.3.6"), ("font-awesome", "4.5.0")]
+_FALLBACK = [(_VUE3_APP, "5.1.1"), ("requirejs", "2.3.6"), ("font-awesome", "4.5.0")]
 
 
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "govsim" / "solara-cdn"
+def _version(dist: str) -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version(dist)
+    except Exception:
+        return None
+
+
+def install_hint() -> str:
+    """The pip command that installs the assets matching the installed Solara."""
+    ver = _version("solara")
+    pin = f"=={ver}" if ver else ""
+    return f'pip install "solara[assets]{pin}"  (or: pip install -e ".[viz]")'
+
+
+def _installed_assets_dir() -> Path | None:
+    """Where the ``solara-assets`` distribution put its ``share/solara/cdn`` folder."""
+    try:
+        from importlib.metadata import PackageNotFoundError, distribution
+
+        dist = distribution("solara-assets")
+    except (ImportError, PackageNotFoundError):
+        return None
+    for f in dist.files or ():
+        parts = f.parts
+        for i in range(len(parts) - 2):
+            if parts[i:i + 3] == ("share", "solara", "cdn"):
+                return Path(os.path.normpath(dist.locate_file(Path(*parts[:i + 3]))))
+    return None
+
+
+def asset_dir() -> Path:
+    """The folder the Solara server serves ``/_solara/cdn/`` from.
+
+    ``SOLARA_ASSETS_PROXY_CACHE_DIR`` when set; else where ``solara-assets`` is installed;
+    else Solara's own default (``share/solara/cdn`` under the environment's prefix).
+    """
+    preset = os.environ.get("SOLARA_ASSETS_PROXY_CACHE_DIR")
+    if preset:
+        return Path(preset)
+    found = _installed_assets_dir()
+    if found is not None:
+        return found
+    spec = find_spec("solara")
+    userbase = site.getuserbase()
+    if spec and spec.origin and userbase and spec.origin.startswith(userbase):
+        return Path(userbase) / "share" / "solara" / "cdn"
+    return Path(sys.prefix) / "share" / "solara" / "cdn"
 
 
 def _vue3() -> bool:
     """Whether Solara will serve its Vue 3 front end (it does with ipyvuetify 3)."""
+    ver = _version("ipyvuetify")
     try:
-        from importlib.metadata import version
-
-        return int(version("ipyvuetify").split(".")[0]) >= 3
-    except Exception:
+        return ver is None or int(ver.split(".")[0]) >= 3
+    except ValueError:
         return True
 
 
@@ -69,81 +116,33 @@ def required_packages() -> list[tuple[str, str]]:
     return out or list(_FALLBACK)
 
 
-def _package_dir(cache_dir: Path, name: str, version: str) -> Path:
-    return cache_dir / f"{name}@{version}"
-
-
-def missing_packages(cache_dir: Path, packages: list[tuple[str, str]] | None = None
-                     ) -> list[tuple[str, str]]:
+def missing_packages(cache_dir: Path | None = None,
+                     packages: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+    """The required packages that ``cache_dir`` (default :func:`asset_dir`) lacks."""
+    cache_dir = asset_dir() if cache_dir is None else Path(cache_dir)
     packages = required_packages() if packages is None else packages
     return [(n, v) for n, v in packages
-            if not (_package_dir(cache_dir, n, v) / "package.json").is_file()]
+            if not (cache_dir / f"{n}@{v}" / "package.json").is_file()]
 
 
-def _extract(tgz: Path, dest: Path) -> None:
-    """Unpack an npm tarball (entries under ``package/``) into ``dest``, atomically."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".unpack-", dir=dest.parent))
-    try:
-        with tarfile.open(tgz) as tar:
-            members = []
-            for m in tar.getmembers():
-                parts = Path(m.name).parts
-                if len(parts) < 2:
-                    continue
-                m.name = str(Path(*parts[1:]))
-                members.append(m)
-            tar.extractall(tmp, members=members, filter="data")
-        if dest.exists():
-            shutil.rmtree(dest)
-        tmp.rename(dest)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+def missing_message(cache_dir: Path, missing: list[tuple[str, str]]) -> str:
+    names = ", ".join(f"{n}@{v}" for n, v in missing)
+    return (f"Solara's browser assets are not installed ({names} missing in {cache_dir}). "
+            f"Install them with: {install_hint()}. Until then the page loads them from "
+            "the public CDN, which needs internet access; without it the page stays blank.")
 
 
-def fetch_packages(packages: list[tuple[str, str]], cache_dir: Path,
-                   timeout: float = 300.0) -> None:
-    """``npm pack`` the packages and unpack them as ``cache_dir/name@version/``."""
-    npm = shutil.which("npm")
-    if npm is None:
-        raise RuntimeError("npm is not installed")
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="govsim-npm-") as work:
-        specs = [f"{n}@{v}" for n, v in packages]
-        res = subprocess.run(
-            [npm, "pack", *specs, "--json", "--silent", "--pack-destination", work],
-            capture_output=True, text=True, timeout=timeout, cwd=work,
-        )
-        if res.returncode != 0:
-            lines = (res.stderr or res.stdout).strip().splitlines()
-            raise RuntimeError(f"npm pack failed: {lines[-1] if lines else res.returncode}")
-        packed = json.loads(res.stdout)
-        for (name, ver), info in zip(packages, packed, strict=True):
-            _extract(Path(work) / info["filename"], _package_dir(cache_dir, name, ver))
-
-
-def prepare_assets(cache_dir: Path | None = None, fetch: bool = True,
+def prepare_assets(cache_dir: Path | None = None,
                    log: Callable[[str], None] | None = None) -> dict[str, str]:
-    """Make sure Solara's browser assets are cached; return the server's environment.
+    """Check Solara's installed browser assets; return the Solara server's environment.
 
-    Never raises: when the assets cannot be fetched, ``log`` says so and the Solara server
-    falls back to the public CDN.
+    Never downloads and never raises: when assets are missing, ``log`` says which and how
+    to install them, and the Solara server falls back to the public CDN.
     """
-    if cache_dir is None:
-        preset = os.environ.get("SOLARA_ASSETS_PROXY_CACHE_DIR")
-        cache_dir = Path(preset) if preset else default_cache_dir()
-    cache_dir = Path(cache_dir)
+    cache_dir = asset_dir() if cache_dir is None else Path(cache_dir)
     env = dict(os.environ)
     env["SOLARA_ASSETS_PROXY_CACHE_DIR"] = str(cache_dir)
     missing = missing_packages(cache_dir)
-    if missing and fetch:
-        names = ", ".join(f"{n}@{v}" for n, v in missing)
-        if log:
-            log(f"fetching Solara's browser assets from the npm registry into {cache_dir}: {names}")
-        try:
-            fetch_packages(missing, cache_dir)
-        except (RuntimeError, OSError, subprocess.SubprocessError, ValueError, KeyError) as err:
-            if log:
-                log(f"could not fetch them ({err}); the page will need the public CDN")
+    if missing and log:
+        log(missing_message(cache_dir, missing))
     return env
