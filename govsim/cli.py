@@ -605,7 +605,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     metrics = args.metrics or list(exp.spec.metrics)
     paths = write_sensitivity(exp, df, out / "sensitivity", metrics)
     print(paths["md"].read_text())
-    print(f"indices: {paths['csv']}")
+    from govsim.outcomes import get_language
+
+    print(f"{'指数表：' if get_language() == 'zh' else 'indices: '}{paths['csv']}")
     return 0
 
 

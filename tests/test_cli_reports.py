@@ -105,3 +105,66 @@ def test_plot_sweep_folder_by_regime(shipped):
     table = pd.read_excel(plots / "group_stats.xlsx")
     assert set(table["regime"]) == set(json.loads((shipped / "manifest.json").read_text())[
         "regimes"])
+
+
+#: Every English sentence of the sensitivity report, none of which a Chinese one may show.
+SENSITIVITY_ENGLISH = (
+    "Sensitivity:", "Design `", "parameters,", "replicates", "Output per point", "bootstrap",
+    "ranking", "Warning", "most influential", "can be named", "overlap", "CIs are wide",
+    "shares of variance", "unreliable", "base samples", "would bring", "first-order",
+    "total index", "impossible in theory", "too few samples", "estimation noise",
+    "the only parameter", "no indices", "indices:",
+)
+
+
+def test_sensitivity_report_in_chinese(tmp_path, capsys):
+    """`govsim sensitivity --lang zh`: the report, its warnings and its figures in Chinese."""
+    import tomli_w
+
+    from govsim.analysis.sensitivity import plot_indices, sobol_warnings, top_parameter
+    from govsim.outcomes import label, use_language
+
+    exp = tmp_path / "sens.toml"
+    exp.write_bytes(tomli_w.dumps({
+        "name": "sens_zh", "scenario": str(ROOT / "scenarios" / "hybrid.toml"),
+        "regimes": ["hybrid"], "design": "sobol", "samples": 8, "replicates": 1, "steps": 10,
+        "seed": 5, "metrics": ["cases_arisen", "resolution_rate"],
+        "overrides": {"population.households": 100},
+        "parameters": {"cases.need_rate": {"min": 0.1, "max": 3.0},
+                       "cases.dispute_rate": {"min": 0.01, "max": 0.3}},
+    }).encode())
+    out = tmp_path / "out"
+    assert main(["sensitivity", str(exp), "--out", str(out), "--backend", "serial", "--quiet",
+                 "--lang", "zh"]) == 0
+    printed = capsys.readouterr().out
+    md = (out / "sensitivity" / "sensitivity.md").read_text("utf-8")
+    assert md in printed and "指数表：" in printed
+    assert md.startswith("# 敏感性分析：sens_zh") and "95% 自助法置信区间" in md
+    assert "排序：" in md and f"`{label('cases.need_rate', 'zh')}`" in md  # registry labels
+    assert label("resolution_rate", "zh") in md and "混合型" in md
+    assert "**警告：**自助法置信区间过宽" in md and "建议基础样本量约 N = " in md  # N = 8
+    for english in SENSITIVITY_ENGLISH:
+        assert english not in printed, english
+
+    # every sentence the module can write, in Chinese and in English
+    block = pd.DataFrame([{"regime": "hybrid", "metric": "resolution_rate", "method": "sobol",
+                           "param": p, "S1": s1, "S1_conf": c1, "ST": st, "ST_conf": c2}
+                          for p, s1, c1, st, c2 in [("pilots.grid_screening", 1.2, 0.5, 1.14, 0.67),
+                                                    ("cases.fester_days", 0.3, 0.4, 0.6, 0.5)]])
+    with use_language("zh"):
+        zh = sobol_warnings(block, 32) + [top_parameter(block, "ST")[1],
+                                          top_parameter(block.iloc[:1], "ST")[1]]
+        fig = plot_indices(block, "resolution_rate", "hybrid", unreliable=True)
+    text = " ".join(zh)
+    assert "建议基础样本量约 N = 8192（目前为 32）" in text
+    assert "一阶指数高于总效应指数" in text and "总效应指数大于 1" in text
+    assert "无法认定唯一影响最大的参数" in text and "是唯一的参数" in text
+    assert "网格" in text  # parameter display names in Chinese
+    ax = fig.axes[0]
+    assert "Sobol 指数" in ax.get_xlabel() and "不可靠" in ax.get_title()
+    assert {t.get_text() for t in ax.get_legend().get_texts()} == {"一阶指数（S1）",
+                                                                    "总效应指数（ST）"}
+    for english in SENSITIVITY_ENGLISH:
+        assert english not in text + ax.get_xlabel() + ax.get_title(), english
+    en = " ".join(sobol_warnings(block, 32) + [top_parameter(block, "ST")[1]])
+    assert "first-order index above the total" in en and "no single most influential" in en
