@@ -168,3 +168,41 @@ def test_sensitivity_report_in_chinese(tmp_path, capsys):
         assert english not in text + ax.get_xlabel() + ax.get_title(), english
     en = " ".join(sobol_warnings(block, 32) + [top_parameter(block, "ST")[1]])
     assert "first-order index above the total" in en and "no single most influential" in en
+
+
+def test_discover_report_in_chinese(tmp_path, capsys):
+    """`govsim discover --lang zh`: terminal summary, report and figure fonts in Chinese."""
+    import warnings
+
+    import numpy as np
+
+    from govsim.fonts import cjk_font
+
+    pytest.importorskip("sklearn")
+    rng = np.random.default_rng(1)
+    rows = []
+    for p in range(200):
+        a, b = rng.uniform(size=2)
+        for r in range(2):
+            bad = rng.uniform() < (0.9 if a > 0.6 else 0.03)
+            rows.append({"run_id": f"x-p{p}-r{r}", "regime": "hybrid", "point": p, "replicate": r,
+                         "seed": p * 10 + r, "cases.need_rate": a, "cases.dispute_rate": b,
+                         "resolution_rate": (0.3 if bad else 0.8) + rng.normal(0, 0.03)})
+    res = tmp_path / "res"
+    res.mkdir()
+    pd.DataFrame(rows).to_csv(res / "results.csv", index=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["discover", str(res), "--outcome", "resolution_rate", "--threshold", "0.5",
+                     "--below", "--inputs", "cases.need_rate", "cases.dispute_rate", "--boot",
+                     "20", "--quiet", "--lang", "zh"]) == 0
+    if cjk_font() is not None:  # the figures draw Chinese glyphs, not boxes
+        assert not [str(w.message) for w in caught if "missing from" in str(w.message)]
+    out = capsys.readouterr().out
+    md = (res / "discovery-resolution_rate" / "discovery.md").read_text("utf-8")
+    assert "盒 1：" in out and "覆盖率" in out and "特征得分：" in out
+    assert md.startswith("# 情景发现") and "## PRIM 盒" in md and "状态：在样本外成立" in md
+    assert "训练集与测试集按参数点划分" in md and "| 输入 | 得分 |" in md
+    for english in ("coverage", "density", "holds out of sample", "Status", "Training and test",
+                    "Feature scores", "Splits on", "rejected", "parameter points", "box 1"):
+        assert english not in out and english not in md, english

@@ -86,7 +86,8 @@ class Box:
     chosen_step: int = 0
 
     def describe(self) -> str:
-        return " and ".join(r.describe() for r in self.restrictions.values()) or "(everything)"
+        return (_l(" and ", " 且 ").join(r.describe() for r in self.restrictions.values())
+                or _l("(everything)", "（全部）"))
 
 
 @dataclass
@@ -112,17 +113,21 @@ class Discovery:
         from govsim.outcomes import label
 
         sign = "<" if self.below else ">"
-        lines = [f"{label(self.outcome)} {sign} {self.threshold:g}: {self.base_rate:.1%} of {self.n_runs} runs "
-                 f"({self.n_points} parameter points)"]
+        head = f"{label(self.outcome)} {sign} {self.threshold:g}"
+        lines = [_l(f"{head}: {self.base_rate:.1%} of {self.n_runs} runs ({self.n_points} parameter points)",
+                    f"{head}：{self.n_runs} 次运行（{self.n_points} 个参数点）中占 {self.base_rate:.1%}")]
         for i, b in enumerate(self.boxes, 1):
-            lines.append(f"box {i}: {b.describe()}  coverage {_ci(b.test, 'coverage')}, density "
-                         f"{_ci(b.test, 'density')} (out of sample)")
+            cov, dens = _ci(b.test, "coverage"), _ci(b.test, "density")
+            lines.append(_l(f"box {i}: {b.describe()}  coverage {cov}, density {dens} (out of sample)",
+                            f"盒 {i}：{b.describe()}  覆盖率 {cov}，密度 {dens}（样本外）"))
         for b in self.rejected:
-            lines.append(f"rejected: {b.describe()} ({b.why})")
+            lines.append(_l(f"rejected: {b.describe()} ({b.why})", f"未采纳：{b.describe()}（{b.why}）"))
         if not self.boxes:
-            lines.append("no box holds out of sample")
-        lines.append("CART splits on: " + (", ".join(self.cart_splits) or "nothing"))
-        lines.append("feature scores: " + ", ".join(f"{k} {v:.2f}" for k, v in self.feature_scores.items()))
+            lines.append(_l("no box holds out of sample", "没有在样本外成立的盒"))
+        splits = _l(", ", "、").join(self.cart_splits) or _l("nothing", "无")
+        lines.append(_l("CART splits on: ", "CART 分裂变量：") + splits)
+        lines.append(_l("feature scores: ", "特征得分：")
+                     + _l(", ", "、").join(f"{k} {v:.2f}" for k, v in self.feature_scores.items()))
         return "\n".join(lines)
 
 
@@ -368,14 +373,16 @@ def discover(df: pd.DataFrame, outcome: str, threshold: float, *, below: bool = 
         box = Box(restr, cov_tr, dens_tr, mass_tr, test=test, trajectory=traj, chosen_step=step)
         reasons = []
         if not yte.any():
-            reasons.append("no bad run among the test points")
+            reasons.append(_l("no bad run among the test points", "测试参数点中没有不良结果"))
         if not (test["density_lo"] > test["base_rate"]):
-            reasons.append(f"test density's lower bound {test['density_lo']:.2f} is not above the test base "
-                           f"rate {test['base_rate']:.2f}")
+            lo, base = test["density_lo"], test["base_rate"]
+            reasons.append(_l(f"test density's lower bound {lo:.2f} is not above the test base rate {base:.2f}",
+                              f"测试密度的下限 {lo:.2f} 未高于测试基准率 {base:.2f}"))
         if not (test["coverage"] >= 0.5 * cov_tr):
-            reasons.append(f"test coverage {test['coverage']:.2f} is below half the training coverage "
-                           f"{cov_tr:.2f}")
-        box.holds, box.why = not reasons, "; ".join(reasons)
+            reasons.append(_l(f"test coverage {test['coverage']:.2f} is below half the training coverage "
+                              f"{cov_tr:.2f}",
+                              f"测试覆盖率 {test['coverage']:.2f} 低于训练覆盖率 {cov_tr:.2f} 的一半"))
+        box.holds, box.why = not reasons, _l("; ", "；").join(reasons)
         (boxes if box.holds else rejected).append(box)
         remaining &= ~_in_box(Xtr, restr)
 
@@ -420,6 +427,21 @@ def _t(key: str, **kw) -> str:
     return _TEXT[get_language()][key].format(**kw)
 
 
+def _fonts(fig) -> None:
+    """Chinese labels need the CJK font, before the layout measures them."""
+    from govsim.fonts import apply_fonts
+    from govsim.outcomes import get_language
+
+    apply_fonts(fig, get_language())
+
+
+def _l(en: str, zh: str) -> str:
+    """The text in the current language (``--lang``)."""
+    from govsim.outcomes import get_language
+
+    return zh if get_language() == "zh" else en
+
+
 def plot_trajectory(box: Box):
     import matplotlib.pyplot as plt
 
@@ -436,6 +458,7 @@ def plot_trajectory(box: Box):
     ax.set_title(_t("traj"))
     fig.colorbar(sc, ax=ax, label=_t("restricted"))
     ax.legend(loc="lower left")
+    _fonts(fig)
     fig.tight_layout()
     return fig
 
@@ -467,6 +490,7 @@ def plot_box(d: Discovery, box: Box, i: int):
     ax.set_xlim(0, 1.35)
     ax.set_xlabel(_t("range"))
     ax.set_title(_t("box", i=i))
+    _fonts(fig)
     fig.tight_layout()
     return fig
 
@@ -481,6 +505,7 @@ def plot_scores(d: Discovery):
     ax.barh([label(n) for n in s.index], s.to_numpy(), color="tab:blue")
     ax.set_xlim(0, max(1e-9, float(s.max())) * 1.1)
     ax.set_title(_t("scores"))
+    _fonts(fig)
     fig.tight_layout()
     return fig
 
@@ -499,37 +524,50 @@ def write_discovery(d: Discovery, out: str | Path, formats: tuple[str, ...] = ()
     zh = get_language() == "zh"
     paths: dict[str, Path] = {}
     sign = "<" if d.below else ">"
-    lines = [f"# {_t('title')}: {label(d.outcome)} {sign} {d.threshold:g}", ""]
+    lines = [f"# {_t('title')}{_l(': ', '：')}{label(d.outcome)} {sign} {d.threshold:g}", ""]
     lines.append(
         (f"{d.n_runs} 次运行（{d.n_points} 个参数点）中 {d.base_rate:.1%} 为不良结果。"
          if zh else f"{d.base_rate:.1%} of {d.n_runs} runs ({d.n_points} parameter points) are bad "
          f"(`{d.outcome}` {sign} {d.threshold:g}).")
-        + (f" {d.dropped} runs with an undefined outcome left out." if d.dropped else ""))
-    lines += ["", "Inputs: " + ", ".join(f"`{c}`" + (" (categorical)" if c in d.categorical else "")
-                                         for c in d.inputs), "",
-              "Training and test sets are split by parameter point; coverage and density are measured "
-              "on the test points, with 95% bootstrap intervals over points and replicates. A box is reported only "
-              "if its test density's lower bound exceeds the test base rate and its test coverage is at "
-              "least half its training coverage.", "", "## PRIM boxes", ""]
+        + (_l(f" {d.dropped} runs with an undefined outcome left out.",
+              f"另有 {d.dropped} 次运行的结果无定义，未纳入。") if d.dropped else ""))
+    cat = _l(" (categorical)", "（分类变量）")
+    lines += ["", _l("Inputs: ", "输入：") + _l(", ", "、").join(
+                  f"`{c}`" + (cat if c in d.categorical else "") for c in d.inputs), "",
+              _l("Training and test sets are split by parameter point; coverage and density are measured "
+                 "on the test points, with 95% bootstrap intervals over points and replicates. A box is "
+                 "reported only if its test density's lower bound exceeds the test base rate and its test "
+                 "coverage is at least half its training coverage.",
+                 "训练集与测试集按参数点划分；覆盖率与密度在测试参数点上计算，并给出对参数点与重复做"
+                 "自助法抽样的 95% 置信区间。只有测试密度的下限高于测试基准率、且测试覆盖率不低于训练"
+                 "覆盖率一半的盒才予以报告。"),
+              "", _l("## PRIM boxes", "## PRIM 盒"), ""]
     figs = []
     for i, b in enumerate(d.boxes + d.rejected, 1):
-        status = "holds out of sample" if b.holds else f"**rejected**: {b.why}"
-        lines += [f"### Box {i}: {b.describe()}", "", f"Status: {status}.", "",
-                  "| | coverage | density | mass |", "|---|---|---|---|",
-                  f"| training | {b.coverage:.3f} | {b.density:.3f} | {b.mass:.3f} |",
-                  f"| test (95% CI) | {_ci(b.test, 'coverage')} | {_ci(b.test, 'density')} | "
-                  f"{b.test['mass']:.3f} |", "",
-                  f"Test base rate: {b.test['base_rate']:.3f}. Chosen at peeling step {b.chosen_step} of "
-                  f"{len(b.trajectory) - 1}.", "",
-                  f"![trajectory](prim_trajectory_{i}.png) ![box](prim_box_{i}.png)", ""]
+        status = (_l("holds out of sample", "在样本外成立") if b.holds
+                  else _l(f"**rejected**: {b.why}", f"**未采纳**：{b.why}"))
+        cov, dens, mass = _ci(b.test, "coverage"), _ci(b.test, "density"), b.test["mass"]
+        steps = len(b.trajectory) - 1
+        lines += [_l(f"### Box {i}: {b.describe()}", f"### 盒 {i}：{b.describe()}"), "",
+                  _l(f"Status: {status}.", f"状态：{status}。"), "",
+                  _l("| | coverage | density | mass |", "| | 覆盖率 | 密度 | 质量 |"), "|---|---|---|---|",
+                  _l("| training ", "| 训练集 ") + f"| {b.coverage:.3f} | {b.density:.3f} | {b.mass:.3f} |",
+                  _l("| test (95% CI) ", "| 测试集（95% 置信区间） ") + f"| {cov} | {dens} | {mass:.3f} |", "",
+                  _l(f"Test base rate: {b.test['base_rate']:.3f}. Chosen at peeling step {b.chosen_step} of "
+                     f"{steps}.",
+                     f"测试基准率：{b.test['base_rate']:.3f}。在第 {b.chosen_step} 步剥离（共 {steps} 步）时选定。"),
+                  "", f"![trajectory](prim_trajectory_{i}.png) ![box](prim_box_{i}.png)", ""]
         atomic_write_text(out / f"prim_trajectory_{i}.csv", b.trajectory.to_csv(index=False))
         figs.append((plot_trajectory(b), f"prim_trajectory_{i}"))
         figs.append((plot_box(d, b, i), f"prim_box_{i}"))
     if not d.boxes:
-        lines += ["No box holds out of sample.", ""]
-    lines += ["## CART", "", f"Splits on: {', '.join(f'`{s}`' for s in d.cart_splits) or 'nothing'}; "
-              f"test accuracy {d.cart_test_accuracy:.3f}.", "", "```", d.cart_rules.rstrip(), "```", "",
-              "## Feature scores (extra trees)", "", "| input | score |", "|---|---|"]
+        lines += [_l("No box holds out of sample.", "没有在样本外成立的盒。"), ""]
+    splits = _l(", ", "、").join(f"`{s}`" for s in d.cart_splits) or _l("nothing", "无")
+    acc = d.cart_test_accuracy
+    lines += ["## CART", "", _l(f"Splits on: {splits}; test accuracy {acc:.3f}.",
+                                f"分裂变量：{splits}；测试集准确率 {acc:.3f}。"),
+              "", "```", d.cart_rules.rstrip(), "```", "",
+              f"## {_t('scores')}", "", _l("| input | score |", "| 输入 | 得分 |"), "|---|---|"]
     lines += [f"| `{k}` | {v:.3f} |" for k, v in d.feature_scores.items()]
     lines += ["", "![scores](feature_scores.png)", ""]
     figs.append((plot_scores(d), "feature_scores"))
