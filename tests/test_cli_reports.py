@@ -206,3 +206,50 @@ def test_discover_report_in_chinese(tmp_path, capsys):
     for english in ("coverage", "density", "holds out of sample", "Status", "Training and test",
                     "Feature scores", "Splits on", "rejected", "parameter points", "box 1"):
         assert english not in out and english not in md, english
+
+
+OPT = """
+name = "tiny_opt_zh"
+scenario = "{scenario}"
+seed = 4
+steps = 15
+population = 4
+generations = 2
+futures = 2
+robustness = "satisficing"
+[overrides]
+"population.households" = 100
+"population.people" = 250
+[levers]
+"pilots.contract_share" = {{min = 0.0, max = 0.5}}
+[uncertain]
+"cases.need_rate" = {{min = 0.25, max = 0.5}}
+[objectives]
+resolution_rate = "max"
+fiscal_spending = "min"
+[satisficing]
+resolution_rate = 0.5
+"""
+
+
+def test_optimize_report_in_chinese(tmp_path, capsys):
+    """`govsim optimize --lang zh`: the printed report and figure text in Chinese."""
+    import warnings
+
+    from govsim.fonts import cjk_font
+
+    pytest.importorskip("pymoo")
+    cfg = tmp_path / "opt.toml"
+    cfg.write_text(OPT.format(scenario=(ROOT / "scenarios" / "hybrid.toml").as_posix()))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["optimize", str(cfg), "--out", str(tmp_path / "o"), "--backend", "serial",
+                     "--quiet", "--lang", "zh"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# 稳健政策搜索：tiny_opt_zh") and "## 帕累托集" in out
+    assert "满足全部阈值的情景占比" in out and "## 各代超体积" in out and "现状：" in out
+    for english in ("Robust policy search", "generations;", "futures", "Status quo", "Pareto set",
+                    "Hypervolume", "Objective signs", "| generation |", "runs ("):
+        assert english not in out, english
+    if cjk_font() is not None:
+        assert not [str(w.message) for w in caught if "missing from" in str(w.message)]

@@ -411,36 +411,61 @@ def write_optimize(opt: Optimization, res: OptimizeResult, out: str | Path) -> d
     atomic_write_text(paths["pareto"], res.pareto.to_csv(index=False))
     atomic_write_text(out / "evaluated.csv", res.evaluated.to_csv(index=False))
     atomic_write_text(out / "hypervolume.csv", res.hypervolume.to_csv(index=False))
-    lines = [f"# Robust policy search: {spec.name}", "", spec.description or "", "",
-             f"NSGA-II (pymoo), population {spec.population}, {spec.generations} generations; each candidate run in "
-             f"{spec.futures} futures (Latin hypercube of {', '.join(f'`{k}`' for k in spec.uncertain) or 'none'}; "
-             f"one seed per future for every candidate). Robustness: **{spec.robustness}**"
-             + (" (worst-case shortfall from the status quo over the futures; negative = better in every future)"
-                if spec.robustness == "regret" else " (means over futures, plus the share of futures meeting every "
-                "threshold: " + ", ".join(f"`{k}` {v:g}" for k, v in spec.satisficing.items()) + ")")
-             + f". {res.runs} runs ({res.new_runs} new in this session), {res.seconds:.0f} s.", "",
-             "Status quo: " + ", ".join(f"`{k}` = {v:g}" for k, v in res.status_quo.items()) + ".", ""]
+    from govsim.fonts import apply_fonts
+    from govsim.outcomes import get_language
+
+    zh = get_language() == "zh"
+
+    def _(en: str, zh_text: str) -> str:
+        return zh_text if zh else en
+
+    sep = _(", ", "、")
+    uncertain = sep.join(f"`{k}`" for k in spec.uncertain) or _("none", "无")
+    if spec.robustness == "regret":
+        rob = _(" (worst-case shortfall from the status quo over the futures; negative = better in every future)",
+                "（各情景中相对现状的最大差距；负值表示在每个情景中都更好）")
+    else:
+        thresholds = sep.join(f"`{k}` {v:g}" for k, v in spec.satisficing.items())
+        rob = _(f" (means over futures, plus the share of futures meeting every threshold: {thresholds})",
+                f"（各情景的均值，以及满足全部阈值的情景占比：{thresholds}）")
+    status_quo = sep.join(f"`{k}` = {v:g}" for k, v in res.status_quo.items())
+    lines = [_(f"# Robust policy search: {spec.name}", f"# 稳健政策搜索：{spec.name}"), "",
+             spec.description or "", "",
+             _(f"NSGA-II (pymoo), population {spec.population}, {spec.generations} generations; each candidate "
+               f"run in {spec.futures} futures (Latin hypercube of {uncertain}; one seed per future for every "
+               f"candidate). Robustness: **{spec.robustness}**{rob}. {res.runs} runs ({res.new_runs} new in "
+               f"this session), {res.seconds:.0f} s.",
+               f"NSGA-II（pymoo），种群 {spec.population}，{spec.generations} 代；每个候选方案在 {spec.futures} "
+               f"个未来情景中运行（{uncertain} 的拉丁超立方抽样；每个情景对所有候选方案使用同一随机种子）。"
+               f"稳健性准则：**{spec.robustness}**{rob}。共 {res.runs} 次运行（本次新增 {res.new_runs} 次），"
+               f"{res.seconds:.0f} 秒。"), "",
+             _(f"Status quo: {status_quo}.", f"现状：{status_quo}。"), ""]
     if not res.complete:
-        lines += ["**Incomplete**: the search stopped at its run budget; run it again to resume.", ""]
-    lines += [f"## Pareto set ({len(res.pareto)} candidates)", ""]
+        lines += [_("**Incomplete**: the search stopped at its run budget; run it again to resume.",
+                    "**未完成**：搜索已达运行次数上限；再次运行即可继续。"), ""]
+    lines += [_(f"## Pareto set ({len(res.pareto)} candidates)", f"## 帕累托集（{len(res.pareto)} 个候选方案）"), ""]
     cols = list(spec.levers) + names + [c for c in res.pareto.columns if c.startswith("minimax_regret:")]
     if not res.pareto.empty:
         lines += ["| " + " | ".join(f"`{c}`" for c in cols) + " |", "|" + "---|" * len(cols)]
-        for _, r in res.pareto.iterrows():
+        for _i, r in res.pareto.iterrows():
             lines.append("| " + " | ".join(f"{r[c]:.4g}" for c in cols) + " |")
-    lines += ["", "Objective signs: every search objective is minimised (a maximised outcome enters negated; "
-              "`min_abs` as its magnitude).", "", "## Hypervolume by generation", "",
-              "| generation | hypervolume | front size | evaluations |", "|---|---|---|---|"]
-    for _, r in res.hypervolume.iterrows():
+    lines += ["", _("Objective signs: every search objective is minimised (a maximised outcome enters negated; "
+                    "`min_abs` as its magnitude).",
+                    "目标符号：搜索中每个目标都取最小化（需最大化的结果取负值进入；`min_abs` 取其绝对值）。"),
+              "", _("## Hypervolume by generation", "## 各代超体积"), "",
+              _("| generation | hypervolume | front size | evaluations |", "| 代 | 超体积 | 前沿规模 | 评估数 |"),
+              "|---|---|---|---|"]
+    for _i, r in res.hypervolume.iterrows():
         lines.append(f"| {int(r['generation'])} | {r['hypervolume']:.4f} | {int(r['front_size'])} | "
                      f"{int(r['evaluations'])} |")
     lines += ["", "![hypervolume](hypervolume.png) ![pareto](pareto.png)", ""]
     fig, ax = plt.subplots(figsize=(5, 3.5))
     if not res.hypervolume.empty:
         ax.plot(res.hypervolume["generation"], res.hypervolume["hypervolume"], marker="o")
-    ax.set_xlabel("generation")
-    ax.set_ylabel("hypervolume (normalised)")
-    ax.set_title("Hypervolume convergence")
+    ax.set_xlabel(_("generation", "代"))
+    ax.set_ylabel(_("hypervolume (normalised)", "超体积（归一化）"))
+    ax.set_title(_("Hypervolume convergence", "超体积收敛"))
+    apply_fonts(fig, get_language())
     fig.tight_layout()
     save_figure(fig, out / "hypervolume.png")
     plt.close(fig)
@@ -449,13 +474,16 @@ def write_optimize(opt: Optimization, res: OptimizeResult, out: str | Path) -> d
     fig, axes = plt.subplots(1, len(pairs), figsize=(3.6 * len(pairs), 3.4), squeeze=False)
     for ax, (a, b) in zip(axes[0], pairs, strict=True):
         ev = res.evaluated
-        ax.scatter(ev[f"mean:{a}"], ev[f"mean:{b}"], s=8, color="lightgrey", label="evaluated")
+        ax.scatter(ev[f"mean:{a}"], ev[f"mean:{b}"], s=8, color="lightgrey", label=_("evaluated", "已评估"))
         if not res.pareto.empty:
-            ax.scatter(res.pareto[f"mean:{a}"], res.pareto[f"mean:{b}"], s=20, color="tab:red", label="Pareto set")
+            ax.scatter(res.pareto[f"mean:{a}"], res.pareto[f"mean:{b}"], s=20, color="tab:red",
+                       label=_("Pareto set", "帕累托集"))
         ax.set_xlabel(label(a), fontsize=8)
         ax.set_ylabel(label(b), fontsize=8)
     axes[0][0].legend(fontsize=7)
-    fig.suptitle("Mean over futures: evaluated candidates and the Pareto set")
+    fig.suptitle(_("Mean over futures: evaluated candidates and the Pareto set",
+                   "各未来情景的均值：已评估的候选方案与帕累托集"))
+    apply_fonts(fig, get_language())
     fig.tight_layout()
     save_figure(fig, out / "pareto.png")
     plt.close(fig)
