@@ -109,6 +109,14 @@ def test_calibration_recovers_a_rate_from_its_output(tmp_path):
     assert sc.cases.need_rate == pytest.approx(res.params["cases.need_rate"])
     text = paths["report"].read_text()
     assert "cases.need_rate" in text and "field figure" in text
+    from govsim.outcomes import use_language
+
+    with use_language("zh"):  # govsim calibrate --lang zh
+        zh = write_calibration(cal, res, tmp_path / "cal_zh")["report"].read_text("utf-8")
+    assert zh.startswith("# 校准：cal") and "## 拟合参数" in zh and "| 目标 | 调研数据 |" in zh
+    for english in ("Calibration:", "Scenario `", "evaluations", "Best objective", "Fitted",
+                    "fresh replicates", "field figure", "relative error", "Calibrated scenario"):
+        assert english not in zh, english
     trace = pd.read_csv(paths["trace"])
     assert len(trace) == res.evaluations
     assert np.isclose(trace["loss"].min(), res.loss)

@@ -349,18 +349,30 @@ def write_calibration(cal: Calibration, result: CalibrationResult, out_dir: str 
         n = len(x)
         half = stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / np.sqrt(n) if n > 1 else float("nan")
         rows.append((k, target, x.mean(), x.mean() - half, x.mean() + half, (x.mean() - target) / target))
-    lines = [f"# Calibration: {spec.name}", "", spec.description or "", "",
-             f"Scenario `{spec.scenario}`; method `{spec.method}`; {result.evaluations} evaluations of "
-             f"{spec.replicates} replicates (fixed seeds); {result.seconds:.0f} s. "
-             f"Best objective (sum of squared relative errors): {result.loss:.4g}.", "",
-             "## Fitted parameters", "", "| parameter | start | fitted | bounds |", "|---|---|---|---|"]
+    from govsim.outcomes import get_language
+
+    def _(en: str, zh: str) -> str:
+        return zh if get_language() == "zh" else en
+
+    lines = [_(f"# Calibration: {spec.name}", f"# 校准：{spec.name}"), "", spec.description or "", "",
+             _(f"Scenario `{spec.scenario}`; method `{spec.method}`; {result.evaluations} evaluations of "
+               f"{spec.replicates} replicates (fixed seeds); {result.seconds:.0f} s. "
+               f"Best objective (sum of squared relative errors): {result.loss:.4g}.",
+               f"情景 `{spec.scenario}`；方法 `{spec.method}`；共评估 {result.evaluations} 次，每次 "
+               f"{spec.replicates} 次重复（固定随机种子）；{result.seconds:.0f} 秒。"
+               f"最优目标值（相对误差平方和）：{result.loss:.4g}。"), "",
+             _("## Fitted parameters", "## 拟合参数"), "",
+             _("| parameter | start | fitted | bounds |", "| 参数 | 初始值 | 拟合值 | 范围 |"), "|---|---|---|---|"]
     for k, r in spec.parameters.items():
         lines.append(f"| `{k}` | {result.start[k]:.4g} | {result.params[k]:.4g} | [{r.min:g}, {r.max:g}] |")
-    lines += ["", f"## Fit on {len(v)} fresh replicates (validation seeds)", "",
-              "| target | field figure | model mean | 95% CI | relative error |", "|---|---|---|---|---|"]
+    lines += ["", _(f"## Fit on {len(v)} fresh replicates (validation seeds)",
+                    f"## 在 {len(v)} 次新重复上的拟合（验证用随机种子）"), "",
+              _("| target | field figure | model mean | 95% CI | relative error |",
+                "| 目标 | 调研数据 | 模型均值 | 95% 置信区间 | 相对误差 |"), "|---|---|---|---|---|"]
     for k, target, mean, lo, hi, rel in rows:
         lines.append(f"| `{k}` | {target:.4g} | {mean:.4g} | {lo:.4g} - {hi:.4g} | {100 * rel:+.1f}% |")
-    lines += ["", f"Calibrated scenario: `{_shown(target_path)}`. Evaluation trace: `trace.csv`.", ""]
+    lines += ["", _(f"Calibrated scenario: `{_shown(target_path)}`. Evaluation trace: `trace.csv`.",
+                    f"校准后的情景：`{_shown(target_path)}`。评估记录：`trace.csv`。"), ""]
     paths["report"] = out / "calibration.md"
     atomic_write_text(paths["report"], "\n".join(lines))
     return paths
