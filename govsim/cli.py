@@ -449,9 +449,12 @@ def _report(out: Path, quiet: bool = False, metrics: list[str] | None = None, te
 
         from govsim.analysis.did import write_did_report
 
-        did_paths = write_did_report(pd.read_parquet(out / "panel.parquet"), report_dir / "did",
-                                     f"{name}: difference-in-differences", spec["treatment"])
-        print(f"treatment report: {did_paths['report']}")
+        with use_language(lang) as lg:
+            zh = lg == "zh"
+            did_paths = write_did_report(pd.read_parquet(out / "panel.parquet"), report_dir / "did",
+                                         f"{name}：双重差分" if zh else f"{name}: difference-in-differences",
+                                         spec["treatment"])
+        print(f"{'干预效果报告：' if zh else 'treatment report: '}{did_paths['report']}")
     return 0
 
 

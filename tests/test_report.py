@@ -302,3 +302,41 @@ def test_boolean_parameter_effect_and_mixed_pairing(tmp_path):
     text = paths["report"].read_text("utf-8")
     assert "paired t-test" in text and "where the runs of a pair do not match" in text
     assert "Grid management pilot" in text  # the parameter's display name in the effects table
+
+
+def test_did_report_in_chinese(tmp_path):
+    """The treatment (difference-in-differences) report of `compare`/`sweep --lang zh`."""
+    import warnings
+
+    from govsim.analysis.did import MONTH, write_did_report
+    from govsim.fonts import cjk_font
+    from govsim.outcomes import use_language
+
+    rng = np.random.default_rng(2)
+    rows = []
+    for rep in range(2):
+        treated = rng.permutation(np.arange(12) < 4)
+        for c in range(12):
+            for month in range(6):
+                post = month >= 3
+                rows.append({"replicate": rep, "community": c, "month": month,
+                             "treated": bool(treated[c]), "post": post,
+                             "treated_post": float(treated[c] and post), "rel_month": month - 3,
+                             "households": 300 + 10 * c,
+                             "handler_hours": 100 + 5 * c + month + 40 * (treated[c] and post)
+                             + rng.normal(0, 2)})
+    panel = pd.DataFrame(rows)
+    with use_language("zh"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        paths = write_did_report(panel, tmp_path / "did", "试点：双重差分",
+                                 {"set": {"pilots.deliberation_council": True},
+                                  "start_day": 3 * MONTH}, outcomes=["handler_hours"])
+    text = paths["report"].read_text("utf-8")
+    assert "干预：12 个社区中的 4 个" in text and "## 发生了什么变化" in text
+    assert "每月处理工时（处理成本）上升：平均 +" in text and " 小时，95% 置信区间 " in text
+    assert "## 按社区特征的异质性" in text and "| 每月处理工时（处理成本） | 户数 |" in text
+    for english in ("Treatment:", "Method", "What changed", "rose", "on average", "randomised",
+                    "Pre-period", "Heterogeneity", "Figures", "treated vs control", "event study"):
+        assert english not in text, english
+    if cjk_font() is not None:  # the figures draw Chinese glyphs, not boxes
+        assert not [str(w.message) for w in caught if "missing from" in str(w.message)]

@@ -40,6 +40,37 @@ OUTCOMES = {
     "local_migrant_satisfaction_gap": ("local-migrant satisfaction gap", "0-1", "last"),
 }
 PROPERTIES = ("households", "migrant_share", "relocated_share")
+# Chinese names (--lang zh), in the field reports' terms.
+_ZH = {
+    "participation_rate": "居民参与率",
+    "resolution_rate": "化解率（当月化解 / 当月产生）",
+    "days_to_resolution": "化解所需天数",
+    "handler_hours": "每月处理工时（处理成本）",
+    "mean_satisfaction": "满意度",
+    "mean_trust_gov": "对政府的信任",
+    "mean_trust_comm": "对社区的信任",
+    "incidents": "每月群体性事件数",
+    "local_migrant_satisfaction_gap": "本地居民与流动人口满意度差距",
+    "households": "户数", "migrant_share": "流动人口占比", "relocated_share": "回迁安置户占比",
+}
+_UNIT_ZH = {"days": "天", "hours": "小时"}
+
+
+def _zh() -> bool:
+    from govsim.outcomes import get_language
+
+    return get_language() == "zh"
+
+
+def _(en: str, zh: str) -> str:
+    return zh if _zh() else en
+
+
+def display_name(key: str) -> str:
+    """Display name of a panel outcome or community property in the current language."""
+    if _zh():
+        return _ZH.get(key, key)
+    return OUTCOMES[key][0] if key in OUTCOMES else key
 
 
 def monthly_panel(series: pd.DataFrame, treated: np.ndarray, start_day: int,
@@ -189,24 +220,41 @@ def _analyse(panel: pd.DataFrame, outcomes: Sequence[str], properties: Sequence[
 
 def _fmt(v: float, unit: str) -> str:
     if not np.isfinite(v):
-        return "n/a"
+        return _("n/a", "无")
     if unit in ("share",):
-        return f"{100 * v:+.1f} points"
-    return f"{v:+.3g}" + ("" if unit in ("0-1", "count") else f" {unit}")
+        return _(f"{100 * v:+.1f} points", f"{100 * v:+.1f} 个百分点")
+    if unit in ("0-1", "count"):
+        return f"{v:+.3g}"
+    return f"{v:+.3g} " + (_UNIT_ZH.get(unit, unit) if _zh() else unit)
 
 
 def plain_sentence(outcome: str, pooled: dict, control_mean: float) -> str:
     """One sentence a policymaker can read: what changed, by how much, with its CI."""
-    label, unit, _ = OUTCOMES[outcome]
+    label, unit = display_name(outcome), OUTCOMES[outcome][1]
     m, lo, hi = pooled["mean"], pooled["ci_low"], pooled["ci_high"]
+    share, reps = f"{pooled['share_significant']:.0%}", pooled["replicates"]
+    if _zh():
+        if not np.isfinite(lo) or lo <= 0 <= hi:
+            verdict = f"{label}没有明显变化"
+        else:
+            verdict = f"{label}{'上升' if m > 0 else '下降'}"
+        base = f"（干预开始前对照社区：{control_mean:.3g}）" if np.isfinite(control_mean) else ""
+        return (f"{verdict}：平均 {_fmt(m, unit)}，95% 置信区间 {_fmt(lo, unit)} 至 {_fmt(hi, unit)}"
+                f"{base}；{reps} 个随机设计中 {share} 在 5% 水平上发现效应。")
     if not np.isfinite(lo) or lo <= 0 <= hi:
         verdict = f"no clear change in {label}"
     else:
         verdict = f"{label} {'rose' if m > 0 else 'fell'}"
     base = f" (control communities before the start: {control_mean:.3g})" if np.isfinite(control_mean) else ""
     return (f"{verdict}: {_fmt(m, unit)} on average, 95% CI {_fmt(lo, unit)} to {_fmt(hi, unit)}"
-            f"{base}; {pooled['share_significant']:.0%} of the {pooled['replicates']} randomised designs "
-            "found an effect at the 5% level.")
+            f"{base}; {share} of the {reps} randomised designs found an effect at the 5% level.")
+
+
+def _fonts(fig) -> None:
+    """Chinese labels need the CJK font, before the layout measures them."""
+    from govsim.fonts import apply_fonts
+
+    apply_fonts(fig, "zh" if _zh() else "en")
 
 
 def plot_curves(panel: pd.DataFrame, outcome: str, path: Path, start_month: int) -> Path:
@@ -217,13 +265,14 @@ def plot_curves(panel: pd.DataFrame, outcome: str, path: Path, start_month: int)
 
     m = panel.groupby(["month", "treated"])[outcome].mean().unstack("treated")
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    for col, name, style in ((False, "control", "--"), (True, "treated", "-")):
+    for col, group, style in ((False, _("control", "对照社区"), "--"), (True, _("treated", "试点社区"), "-")):
         if col in m:
-            ax.plot(m.index + 1, m[col], style, label=name)
+            ax.plot(m.index + 1, m[col], style, label=group)
     ax.axvline(start_month + 0.5, color="grey", lw=0.8)
-    ax.set_xlabel("month")
-    ax.set_ylabel(OUTCOMES[outcome][0])
+    ax.set_xlabel(_("month", "月"))
+    ax.set_ylabel(display_name(outcome))
     ax.legend()
+    _fonts(fig)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -249,14 +298,17 @@ def plot_event_study(events: pd.DataFrame, outcome: str, path: Path) -> Path:
         half = (e.set_index("rel_month")["ci_high"] - e.set_index("rel_month")["coef"]).reindex(mean.index)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     pre = mean.index < 0
-    ax.errorbar(mean.index[pre], mean[pre], yerr=half[pre], fmt="o", color="tab:grey", label="before (trend check)")
-    ax.errorbar(mean.index[~pre], mean[~pre], yerr=half[~pre], fmt="o", color="tab:blue", label="after the start")
+    ax.errorbar(mean.index[pre], mean[pre], yerr=half[pre], fmt="o", color="tab:grey",
+                label=_("before (trend check)", "开始前（趋势检验）"))
+    ax.errorbar(mean.index[~pre], mean[~pre], yerr=half[~pre], fmt="o", color="tab:blue",
+                label=_("after the start", "开始后"))
     ax.axhline(0, color="black", lw=0.6)
     ax.axvline(-0.5, color="grey", lw=0.8, ls=":")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("months since the start (reference: month -1)")
-    ax.set_ylabel(f"effect on {OUTCOMES[outcome][0]}")
+    ax.set_xlabel(_("months since the start (reference: month -1)", "距开始的月数（参照：第 -1 月）"))
+    ax.set_ylabel(_(f"effect on {display_name(outcome)}", f"对{display_name(outcome)}的效应"))
     ax.legend(fontsize=8)
+    _fonts(fig)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -278,50 +330,65 @@ def write_did_report(panel: pd.DataFrame, out_dir: Path, title: str, treatment: 
     n_comm = panel["community"].nunique()
     n_treat = int(panel.groupby(["replicate", "community"])["treated"].first().groupby("replicate").sum().mean())
     reps = panel["replicate"].nunique()
+    setting = _(", ", "、").join(f"{k} = {v}" for k, v in treatment.get("set", {}).items())
+    assignment, months = treatment.get("assignment", "random"), panel["month"].nunique()
     lines = [f"# {title}", "",
-             f"Treatment: {', '.join(f'{k} = {v}' for k, v in treatment.get('set', {}).items())} in {n_treat} of "
-             f"{n_comm} communities ({treatment.get('assignment', 'random')} assignment, redrawn in each of "
-             f"{reps} replicates) from day {start_day} (month {start_month + 1}); {panel['month'].nunique()} months "
-             "in all.", "",
-             "Method: two-way fixed-effects difference-in-differences per replicate (community and month "
-             "effects, OLS, standard errors clustered by community; statsmodels); the mean over replicates "
-             "with a 95% t-interval across replicates. Event studies give one coefficient per month since "
-             "the start (reference: the month before); months before the start test parallel trends.", "",
-             "## What changed", ""]
+             _(f"Treatment: {setting} in {n_treat} of {n_comm} communities ({assignment} assignment, redrawn "
+               f"in each of {reps} replicates) from day {start_day} (month {start_month + 1}); {months} months "
+               "in all.",
+               f"干预：{n_comm} 个社区中的 {n_treat} 个设置 {setting}（分配方式 {assignment}，{reps} 次重复中"
+               f"每次重新抽取），自第 {start_day} 天（第 {start_month + 1} 月）起；共 {months} 个月。"), "",
+             _("Method: two-way fixed-effects difference-in-differences per replicate (community and month "
+               "effects, OLS, standard errors clustered by community; statsmodels); the mean over replicates "
+               "with a 95% t-interval across replicates. Event studies give one coefficient per month since "
+               "the start (reference: the month before); months before the start test parallel trends.",
+               "方法：每次重复做双向固定效应双重差分（社区与月份固定效应，最小二乘，按社区聚类的标准误；"
+               "statsmodels）；报告各次重复的均值及跨重复的 95% t 置信区间。事件研究为开始后每个月给出一个"
+               "系数（参照：开始前一个月）；开始前各月用于检验平行趋势。"), "",
+             _("## What changed", "## 发生了什么变化"), ""]
     table = []
     for y in outcomes:
         sub = d[d["outcome"] == y]
         if sub.empty:
             continue
         pooled = pool(sub)
-        lines.append(f"- **{OUTCOMES[y][0]}**: {plain_sentence(y, pooled, float(sub['control_pre_mean'].mean()))}")
+        lines.append(f"- **{display_name(y)}**{_(': ', '：')}"
+                     f"{plain_sentence(y, pooled, float(sub['control_pre_mean'].mean()))}")
         pre = ev[(ev["outcome"] == y) & (ev["rel_month"] < -1)]
         pre_sig = float(((pre["ci_low"] > 0) | (pre["ci_high"] < 0)).mean()) if len(pre) else float("nan")
-        table.append([OUTCOMES[y][0], f"{pooled['mean']:.4g}", f"[{pooled['ci_low']:.4g}, {pooled['ci_high']:.4g}]",
-                      f"{pooled['share_significant']:.0%}", f"{pre_sig:.0%}" if np.isfinite(pre_sig) else "n/a"])
-    lines += ["", "| outcome | effect (mean over replicates) | 95% CI | designs with p < 0.05 | "
-              "pre-period coefficients with p < 0.05 |", "|---|---|---|---|---|"]
+        table.append([display_name(y), f"{pooled['mean']:.4g}", f"[{pooled['ci_low']:.4g}, {pooled['ci_high']:.4g}]",
+                      f"{pooled['share_significant']:.0%}",
+                      f"{pre_sig:.0%}" if np.isfinite(pre_sig) else _("n/a", "无")])
+    lines += ["", _("| outcome | effect (mean over replicates) | 95% CI | designs with p < 0.05 | "
+                    "pre-period coefficients with p < 0.05 |",
+                    "| 结果 | 效应（各次重复的均值） | 95% 置信区间 | p < 0.05 的设计占比 | "
+                    "开始前 p < 0.05 的系数占比 |"), "|---|---|---|---|---|"]
     lines += ["| " + " | ".join(r) + " |" for r in table]
-    lines += ["", "Pre-period coefficients significant at 5% about 5% of the time are what parallel trends "
-              "predict; many more would mean treated and control communities were already drifting apart.", ""]
+    lines += ["", _("Pre-period coefficients significant at 5% about 5% of the time are what parallel trends "
+                    "predict; many more would mean treated and control communities were already drifting apart.",
+                    "若平行趋势成立，开始前的系数约有 5% 在 5% 水平上显著；远多于此则说明试点社区与对照社区"
+                    "在干预前已经开始分化。"), ""]
     if not het.empty:
-        lines += ["## Heterogeneity by community property", "",
-                  "Change of the effect per standard deviation of the property (interaction term, mean over "
-                  "replicates, 95% t-interval):", "",
-                  "| outcome | property | interaction | 95% CI |", "|---|---|---|---|"]
+        lines += [_("## Heterogeneity by community property", "## 按社区特征的异质性"), "",
+                  _("Change of the effect per standard deviation of the property (interaction term, mean over "
+                    "replicates, 95% t-interval):",
+                    "特征每增加一个标准差时效应的变化（交互项，各次重复的均值，95% t 置信区间）："), "",
+                  _("| outcome | property | interaction | 95% CI |", "| 结果 | 社区特征 | 交互项 | 95% 置信区间 |"),
+                  "|---|---|---|---|"]
         for (y, prop), sub in het.groupby(["outcome", "property"], sort=False):
             p = pool(sub.rename(columns={"interaction": "effect"}))
-            lines.append(f"| {OUTCOMES[y][0]} | {prop} | {p['mean']:.4g} | [{p['ci_low']:.4g}, {p['ci_high']:.4g}] |")
+            lines.append(f"| {display_name(y)} | {display_name(prop)} | {p['mean']:.4g} | [{p['ci_low']:.4g}, {p['ci_high']:.4g}] |")
         lines.append("")
     paths = {}
-    lines += ["## Figures", ""]
+    lines += [_("## Figures", "## 图"), ""]
     for y in outcomes:
         if d.empty or y not in set(d["outcome"]):
             continue
         c = plot_curves(panel, y, out_dir / "figures" / f"curves_{y}.png", start_month)
         e = plot_event_study(ev, y, out_dir / "figures" / f"event_study_{y}.png")
-        lines += [f"![{OUTCOMES[y][0]}: treated vs control](figures/{c.name})",
-                  f"![{OUTCOMES[y][0]}: event study](figures/{e.name})", ""]
+        lines += [_(f"![{display_name(y)}: treated vs control](figures/{c.name})",
+                    f"![{display_name(y)}：试点与对照社区](figures/{c.name})"),
+                  _(f"![{display_name(y)}: event study](figures/{e.name})", f"![{display_name(y)}：事件研究](figures/{e.name})"), ""]
     report = out_dir / "report.md"
     report.write_text("\n".join(lines), encoding="utf-8")
     paths["report"] = report
@@ -329,4 +396,4 @@ def write_did_report(panel: pd.DataFrame, out_dir: Path, title: str, treatment: 
 
 
 __all__ = ["monthly_panel", "did", "event_study", "heterogeneity", "pool", "analyse", "write_did_report",
-           "plain_sentence", "OUTCOMES"]
+           "plain_sentence", "display_name", "OUTCOMES"]
