@@ -241,12 +241,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_regimes(args: argparse.Namespace) -> int:
-    from govsim.regimes import REGIMES, compile_institutions
+    from govsim.outcomes import REGIME_NOTES, get_language, label
+    from govsim.regimes import CLASSES, REGIMES, compile_institutions
 
     for name in sorted(REGIMES):
         inst = compile_institutions(name, None, {})
-        print(inst.describe())
-        print(f"  {REGIMES[name].description}\n")
+        if get_language() != "zh":
+            print(inst.describe())
+            print(f"  {REGIMES[name].description}\n")
+            continue
+        print(f"{label(name)} [{name}]")
+        print(f"  制度：{'、'.join(label(n) for n in inst.names)}")
+        for cls in CLASSES:
+            sep = "，然后 " if cls == "approval" else " > "
+            print(f"  {label(cls)} -> {sep.join(label(lv) for lv in inst.data.chains[cls])}")
+        print(f"  {REGIME_NOTES[name][1] if name in REGIME_NOTES else REGIMES[name].description}\n")
     return 0
 
 

@@ -253,3 +253,24 @@ def test_optimize_report_in_chinese(tmp_path, capsys):
         assert english not in out, english
     if cjk_font() is not None:
         assert not [str(w.message) for w in caught if "missing from" in str(w.message)]
+
+
+def test_regimes_in_chinese(capsys):
+    """`govsim regimes --lang zh`: regime, institution, triage and level names and the notes
+    in Chinese; every institution has a Chinese name."""
+    import re
+
+    from govsim.institutions import INSTITUTIONS
+    from govsim.outcomes import label
+
+    assert all(label(n, "zh") != n for n in INSTITUTIONS), \
+        [n for n in INSTITUTIONS if label(n, "zh") == n]
+    assert main(["regimes", "--lang", "zh"]) == 0
+    out = capsys.readouterr().out
+    assert "混合型（日本式） [hybrid]" in out and "制度：居民大会" in out
+    assert "一般事项 -> 居民 > 地区中心" in out and "审批事项 -> 居委会，然后 街道办事处" in out
+    assert "政府派驻社区的机构自上而下决策" in out
+    # no English words outside the [internal_name] tags
+    assert not re.search(r"[A-Za-z]{3,}", re.sub(r"\[\w+\]", "", out)), out
+    assert main(["regimes"]) == 0
+    assert "institutions: admin_hierarchy" in capsys.readouterr().out  # English unchanged
