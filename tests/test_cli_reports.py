@@ -169,6 +169,16 @@ def test_sensitivity_report_in_chinese(tmp_path, capsys):
     en = " ".join(sobol_warnings(block, 32) + [top_parameter(block, "ST")[1]])
     assert "first-order index above the total" in en and "no single most influential" in en
 
+    # the run estimate every long command prints first
+    from govsim.experiment.estimate import estimate, guard
+
+    est = estimate(192, {"steps": 365, "population": {"households": 1412}}, backend="serial")
+    with use_language("zh"):
+        guard(est, False, "x.toml", "fewer samples")
+    err = capsys.readouterr().err
+    assert err.startswith("govsim: 预计：192 次运行，每次最多 ") and "约需内存" in err
+    assert "run" not in err and "memory" not in err
+
 
 def test_discover_report_in_chinese(tmp_path, capsys):
     """`govsim discover --lang zh`: terminal summary, report and figure fonts in Chinese."""

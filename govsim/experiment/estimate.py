@@ -38,7 +38,11 @@ class Estimate:
         per_run = SECONDS_PER_RUN + self.residents * self.days * SECONDS_PER_RESIDENT_DAY
         return self.runs * per_run / max(1, self.workers)
 
-    def text(self) -> str:
+    def text(self, lang: str = "en") -> str:
+        if lang == "zh":
+            return (f"{self.runs:,} 次运行，每次最多 {self.residents:,} 名居民 x {self.days:,} 天，"
+                    f"{self.workers} 个工作进程：约需内存 {_bytes(self.memory)}，"
+                    f"用时约 {_duration(self.seconds, 'zh')}")
         return (f"{self.runs:,} run{'s' if self.runs != 1 else ''} of up to {self.residents:,} residents x "
                 f"{self.days:,} days on {self.workers} worker{'s' if self.workers != 1 else ''}: "
                 f"about {_bytes(self.memory)} of memory and {_duration(self.seconds)}")
@@ -61,14 +65,15 @@ def _bytes(n: float) -> str:
     return f"{n} B"  # pragma: no cover
 
 
-def _duration(s: float) -> str:
+def _duration(s: float, lang: str = "en") -> str:
+    zh = lang == "zh"
     if s < 120:
-        return f"{s:,.0f} s"
+        return f"{s:,.0f} {'秒' if zh else 's'}"
     if s < 7200:
-        return f"{s / 60:,.0f} min"
+        return f"{s / 60:,.0f} {'分钟' if zh else 'min'}"
     if s < 172_800:
-        return f"{s / 3600:,.1f} h"
-    return f"{s / 86_400:,.0f} days"
+        return f"{s / 3600:,.1f} {'小时' if zh else 'h'}"
+    return f"{s / 86_400:,.0f} {'天' if zh else 'days'}"
 
 
 def residents(data: dict[str, Any]) -> int:
@@ -115,7 +120,12 @@ def largest_scenario(base: dict[str, Any], parameters: dict[str, Any]) -> dict[s
 def guard(est: Estimate, yes: bool, where: str, fewer: str, quiet: bool = False) -> None:
     """Print the estimate; refuse (one line) past the limits unless ``--yes``."""
     if not quiet:
-        print(f"govsim: estimate: {est.text()}", file=sys.stderr)
+        from govsim.outcomes import get_language
+
+        if get_language() == "zh":
+            print(f"govsim: 预计：{est.text('zh')}", file=sys.stderr)
+        else:
+            print(f"govsim: estimate: {est.text()}", file=sys.stderr)
     why = est.too_big()
     if why and not yes:
         raise ScenarioError(f"{where}: {est.text()}: {why}; allowed: --yes to run it anyway, or {fewer}")
