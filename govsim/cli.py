@@ -197,7 +197,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = model.summary()
     print(format_summary(summary, getattr(args, "lang", None)))
     files = write_outputs(model, out, args.format)
-    print(f"\nwrote {', '.join(f.name for f in files)} to {out}/  ({elapsed:.1f} s)")
+    names = ", ".join(f.name for f in files)
+    print(f"\n已写入 {names} 到 {out}/（{elapsed:.1f} 秒）" if _zh()
+          else f"\nwrote {names} to {out}/  ({elapsed:.1f} s)")
     return 0
 
 
@@ -238,6 +240,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if bad and len(args.scenarios) > 1:
         print(f"{bad} of {len(args.scenarios)} files invalid", file=sys.stdout)
     return 2 if bad else 0
+
+
+def _zh() -> bool:
+    """Whether this command speaks Chinese (--lang zh)."""
+    from govsim.outcomes import get_language
+
+    return get_language() == "zh"
 
 
 def cmd_regimes(args: argparse.Namespace) -> int:
@@ -371,11 +380,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     guard(est, args.yes, args.experiment, "fewer samples, points or replicates", quiet=args.quiet)
     check_out_dir(out)
     if not args.quiet:
-        print(f"{exp.name}: {n} runs ({len(exp.regimes)} regimes x {count_points(exp)} "
-              f"points x {exp.spec.replicates} replicates) -> {out}/", file=sys.stderr)
+        k, pts, reps = len(exp.regimes), count_points(exp), exp.spec.replicates
+        print(f"{exp.name}：{n} 次运行（{k} 种治理模式 x {pts} 个参数点 x {reps} 次重复）-> {out}/"
+              if _zh() else f"{exp.name}: {n} runs ({k} regimes x {pts} points x {reps} replicates) -> {out}/",
+              file=sys.stderr)
     df = run_experiment(exp, out, progress=not args.quiet, restart=args.restart, max_runs=args.max_runs, **opts)
     done = len(df)
-    print(f"{done} of {n} runs on disk in {out}/ (results.parquet, results.csv)")
+    print(f"{n} 次运行中已有 {done} 次保存在 {out}/（results.parquet、results.csv）" if _zh()
+          else f"{done} of {n} runs on disk in {out}/ (results.parquet, results.csv)")
     if done == n and not args.no_report:
         return _report(out, args.quiet)
     return 0
@@ -452,7 +464,7 @@ def _report(out: Path, quiet: bool = False, metrics: list[str] | None = None, te
         if not quiet:
             # per regime and varied parameter value: a varied parameter is never pooled here
             print(format_table(group_stats(df, chosen, by=["regime", *varied]), chosen))
-    print(f"report: {paths.get('report', report_dir)}")
+    print(f"{'报告：' if _zh() else 'report: '}{paths.get('report', report_dir)}")
     if (out / "panel.parquet").is_file() and spec.get("treatment"):
         import pandas as pd
 
@@ -544,7 +556,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
             tables = out / "group_stats.xlsx"
             group_stats(df, metrics, by=["regime", *params]).to_excel(tables, index=False)
             written.append(tables)
-    print(f"wrote {len(written)} files to {out}/")
+    print(f"已写入 {len(written)} 个文件到 {out}/" if _zh() else f"wrote {len(written)} files to {out}/")
     return 0
 
 
@@ -564,12 +576,13 @@ def cmd_discover(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else src / f"discovery-{args.outcome}"
     check_out_dir(out)
     if not args.quiet:
-        print(f"discover: {len(df)} runs, inputs {', '.join(inputs)}", file=sys.stderr)
+        print(f"discover：{len(df)} 次运行，输入 {'、'.join(inputs)}" if _zh()
+              else f"discover: {len(df)} runs, inputs {', '.join(inputs)}", file=sys.stderr)
     d = discover(df, args.outcome, args.threshold, below=args.below, inputs=inputs,
                  test_share=args.test_share, seed=args.seed, n_boot=args.boot)
     paths = write_discovery(d, out, tuple(args.format or ()))
     print(d.summary())
-    print(f"report: {paths['md']}")
+    print(f"{'报告：' if _zh() else 'report: '}{paths['md']}")
     return 0
 
 

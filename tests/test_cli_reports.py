@@ -46,7 +46,7 @@ def test_run_summary_in_chinese(tmp_path, capsys):
     assert main(["run", str(sc), "--quiet", "--lang", "zh", "--out", str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out
     assert "治理模式=混合型（日本式）" in out and "矛盾化解" in out and "居民参与率" in out
-    assert "化解率（化解 / 产生）" in out
+    assert "化解率（化解 / 产生）" in out and "\n已写入 " in out and " 秒）" in out
     # alignment: every value column ends at the same terminal column
     from govsim.cli import _width
 
@@ -210,7 +210,7 @@ def test_discover_report_in_chinese(tmp_path, capsys):
         assert not [str(w.message) for w in caught if "missing from" in str(w.message)]
     out = capsys.readouterr().out
     md = (res / "discovery-resolution_rate" / "discovery.md").read_text("utf-8")
-    assert "盒 1：" in out and "覆盖率" in out and "特征得分：" in out
+    assert "盒 1：" in out and "覆盖率" in out and "特征得分：" in out and "\n报告：" in out
     assert md.startswith("# 情景发现") and "## PRIM 盒" in md and "状态：在样本外成立" in md
     assert "训练集与测试集按参数点划分" in md and "| 输入 | 得分 |" in md
     for english in ("coverage", "density", "holds out of sample", "Status", "Training and test",
