@@ -3,9 +3,10 @@
 A Solara page loads its front end (the Vuetify app bundle, RequireJS, Font Awesome) from
 ``/_solara/cdn/...``; the Solara server answers those requests from a directory of npm
 packages and, for a file missing there, fetches it from a public CDN. The PyPI package
-``solara-assets`` (MIT; its npm packages are MIT, BSD, Apache-2.0 and, for Font Awesome's
-font, SIL OFL) installs those packages as ``share/solara/cdn`` of the Python environment,
-which is where the Solara server looks by default. govsim's ``viz`` and ``dev`` extras pin
+``solara-assets`` (MIT; the npm packages it holds are MIT, ISC, BSD-3-Clause, Apache-2.0 and,
+for Font Awesome, OFL-1.1 and MIT; the page uses the MIT ones and Font Awesome) installs them
+as ``share/solara/cdn`` of the Python environment, which is where the Solara server looks by
+default. govsim's ``viz`` and ``dev`` extras pin
 ``solara[assets]`` to the same version, so the app starts and renders without any network
 access: a classroom behind a firewall, CI with only package registries.
 
