@@ -49,6 +49,22 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def _sigmoid_inplace(z: np.ndarray) -> np.ndarray:
+    """``sigmoid(z)`` in ``z``'s memory (same operations, same values)."""
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    z += 1.0
+    return np.divide(1.0, z, out=z)
+
+
+def _segments(indptr: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """Positions ``indptr[i]:indptr[i+1]`` for every ``i`` in ``which``, concatenated."""
+    starts = indptr[which]
+    lens = indptr[which + 1] - starts
+    ends = np.cumsum(lens)
+    return np.repeat(starts - (ends - lens), lens) + np.arange(ends[-1] if len(ends) else 0)
+
+
 @dataclass
 class SocialWeights:
     """The participation logit's weights, from the scenario's ``[behaviour]`` table."""
@@ -213,19 +229,63 @@ class Population:
         self.dependency -= k * self.dependency
         self.update_disposition()
 
+    # Above this share of rows to recompute, one full mat-vec is cheaper than the row subset.
+    INCREMENTAL_MAX_SHARE = 0.35
+
+    def neighbour_share(self, active: np.ndarray) -> np.ndarray:
+        """``influence @ active`` (float32) for today's ``active`` mask, bit for bit, recomputing
+        only the rows whose neighbours' activity changed since the last call.
+
+        A row of the mat-vec depends only on its neighbours' entries of ``active``, so rows with
+        no changed neighbour keep yesterday's value; the others are recomputed with the same
+        float32 CSR row slices scipy's full mat-vec sums (same terms, same order), so the result
+        equals ``influence @ active.astype(float32)`` exactly (adding deltas would not: float32
+        sums depend on their order). The changed set is derived from yesterday's mask against
+        today's, so it covers every way ``last_active`` changes (today's meetings, reports,
+        online participation, expiry after the 30-day window, direct writes). The first call,
+        a new influence matrix, or too many changed rows take the full mat-vec.
+        Returns a fresh array (writes to ``nb_share`` do not reach the cache).
+        """
+        W = self.structure.influence
+        if getattr(self, "_nb_W", None) is not W:
+            nb = W @ active.astype(np.float32)
+            # The cache: the matrix it was computed with, its columns (CSC: who each resident
+            # influences), the mask and the result. Arrays, so copies of a population copy it.
+            self._nb_W, self._nb_cols, self._nb_prev, self._nb = W, W.tocsc(), active.copy(), nb
+            return nb.copy()
+        cols, prev, nb = self._nb_cols, self._nb_prev, self._nb
+        changed = np.flatnonzero(active != prev)
+        if len(changed):
+            # Rows with a tie to a changed resident: the changed columns' row indices.
+            rows = np.zeros(self.n, dtype=bool)
+            rows[cols.indices[_segments(cols.indptr, changed)]] = True
+            rows = np.flatnonzero(rows)
+            if len(rows) > self.INCREMENTAL_MAX_SHARE * self.n:
+                nb[:] = W @ active.astype(np.float32)
+            else:
+                nb[rows] = W[rows] @ active.astype(np.float32)
+            prev[changed] = active[changed]
+        return nb.copy()
+
     def step(self, day: int, rng: np.random.Generator, *,
              online_open: np.ndarray, online_base: float, online_hours: float = 0.5,
              grievance_decay: float = 0.02) -> int:
         """One day of the resident step for everyone. Returns online participants today."""
-        active = self.active_mask(day).astype(np.float32)
-        self.nb_share = self.structure.influence @ active
+        self.nb_share = nb = self.neighbour_share(self.active_mask(day))
         if day % 7 == 0:
             self.weekly()
         n_online = 0
         if online_open.any():
             can = self.eligible & online_open[self.community]
-            z = self.disposition + self.social_term() + np.float32(online_base)
-            take = can & (rng.random(self.n, dtype=np.float32) < sigmoid(z))
+            # z = disposition + social_term() + online_base, and its sigmoid, computed in place
+            # with the same dtypes and operations (float64 logit, as numpy promotes it).
+            z = (self.w.social * nb).astype(np.float64)
+            z += (nb >= self.threshold) * self.w.threshold_bonus
+            z += self.disposition
+            z += np.float32(online_base)
+            p = _sigmoid_inplace(z)
+            take = rng.random(self.n, dtype=np.float32) < p
+            take &= can
             idx = np.flatnonzero(take)
             self.mark_active(idx, day, "online", online_hours)
             n_online = len(idx)
