@@ -1,9 +1,10 @@
 """Speed-ups that must not change results (issue 10): the incremental neighbour share equals
-the full mat-vec bit for bit."""
+the full mat-vec bit for bit, and lazily created residents are the right rows."""
 
 import numpy as np
 import pytest
 
+from govsim.agents import Committee, Government, Resident
 from govsim.population import Population
 from govsim.reference import build_community, copy_population
 
@@ -58,3 +59,29 @@ def test_incremental_neighbour_share_after_direct_writes_and_copies():
         active = pop.active_mask(day + 1)
         assert np.array_equal(pop.neighbour_share(active), W @ active.astype(np.float32))
 
+
+def test_lazy_residents_materialise_on_access_and_read_their_rows():
+    m = small(steps=5).run()
+    pop = m.population
+    n = pop.n
+    assert len(m.residents) == n
+    assert len(m._all_agents) < n  # not created up front
+    r = m.residents[17]
+    assert isinstance(r, Resident) and r.row == 17 and r.model is m
+    assert m.residents[17] is r  # created once
+    assert m.residents[-1].row == n - 1
+    assert r.trust_gov == float(pop.trust_gov[17])
+    assert r.community == int(m.structure.community[17])
+    assert [x.row for x in m.residents[3:6]] == [3, 4, 5]
+    # Asking Mesa for the agents materialises every resident, in row order, with the
+    # unique_ids they had when all residents were created first.
+    residents = m.agents_by_type[Resident]
+    assert len(residents) == n
+    assert [a.row for a in residents] == list(range(n))
+    ids = [a.unique_id for a in m.agents]
+    assert ids == sorted(ids)
+    assert [a.unique_id for a in residents] == list(range(1, n + 1))
+    assert min(a.unique_id for a in m.agents_by_type[Committee]) == n + 1
+    assert len(m.agents_by_type[Government]) == 1
+    assert len(m.agents) == n + len(m.agents_by_type[Committee]) + 1 + len(m.ngos)
+    assert all(m.residents[i] is a for i, a in enumerate(residents))
