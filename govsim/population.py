@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import _sparsetools
 
 from govsim.network import ADULT, ELDERLY, LOCAL, MIGRANT, RELOCATED, YOUTH, Structure
 
@@ -55,6 +56,23 @@ def _sigmoid_inplace(z: np.ndarray) -> np.ndarray:
     np.exp(z, out=z)
     z += 1.0
     return np.divide(1.0, z, out=z)
+
+
+def _rows_matvec(W, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``(W @ x)[rows]`` for a CSR matrix, summed as scipy's mat-vec sums each row (``W[rows] @ x``
+    without building the sparse array: scipy's own row gather and mat-vec kernels)."""
+    ip = W.indptr
+    starts = ip[rows]
+    sub_ip = np.empty(len(rows) + 1, dtype=ip.dtype)
+    sub_ip[0] = 0
+    np.cumsum(ip[rows + 1] - starts, out=sub_ip[1:])
+    nnz = int(sub_ip[-1])
+    sub_j = np.empty(nnz, dtype=W.indices.dtype)
+    sub_x = np.empty(nnz, dtype=W.data.dtype)
+    _sparsetools.csr_row_index(len(rows), rows.astype(ip.dtype, copy=False), ip, W.indices, W.data, sub_j, sub_x)
+    y = np.zeros(len(rows), dtype=np.result_type(W.data.dtype, x.dtype))
+    _sparsetools.csr_matvec(len(rows), W.shape[1], sub_ip, sub_j, sub_x, x, y)
+    return y
 
 
 def _segments(indptr: np.ndarray, which: np.ndarray) -> np.ndarray:
@@ -230,7 +248,7 @@ class Population:
         self.update_disposition()
 
     # Above this share of rows to recompute, one full mat-vec is cheaper than the row subset.
-    INCREMENTAL_MAX_SHARE = 0.35
+    INCREMENTAL_MAX_SHARE = 0.2
 
     def neighbour_share(self, active: np.ndarray) -> np.ndarray:
         """``influence @ active`` (float32) for today's ``active`` mask, bit for bit, recomputing
@@ -252,20 +270,40 @@ class Population:
             # The cache: the matrix it was computed with, its columns (CSC: who each resident
             # influences), the mask and the result. Arrays, so copies of a population copy it.
             self._nb_W, self._nb_cols, self._nb_prev, self._nb = W, W.tocsc(), active.copy(), nb
+            self._nb_rows = np.zeros(self.n, dtype=bool)
             return nb.copy()
-        cols, prev, nb = self._nb_cols, self._nb_prev, self._nb
+        cols, prev, nb, mark = self._nb_cols, self._nb_prev, self._nb, self._nb_rows
         changed = np.flatnonzero(active != prev)
         if len(changed):
             # Rows with a tie to a changed resident: the changed columns' row indices.
-            rows = np.zeros(self.n, dtype=bool)
-            rows[cols.indices[_segments(cols.indptr, changed)]] = True
-            rows = np.flatnonzero(rows)
+            hit = cols.indices[_segments(cols.indptr, changed)]
+            mark[hit] = True
+            rows = np.flatnonzero(mark)
+            mark[hit] = False
+            x = active.astype(np.float32)
             if len(rows) > self.INCREMENTAL_MAX_SHARE * self.n:
-                nb[:] = W @ active.astype(np.float32)
+                nb[:] = W @ x
             else:
-                nb[rows] = W[rows] @ active.astype(np.float32)
+                nb[rows] = _rows_matvec(W, rows, x)
             prev[changed] = active[changed]
         return nb.copy()
+
+    def _online_can(self, online_open: np.ndarray) -> np.ndarray:
+        """Eligible residents whose community's online channel is open (cached per channel set)."""
+        key = np.asarray(online_open, dtype=bool)
+        cached = getattr(self, "_can_key", None)
+        if (cached is None or cached.shape != key.shape or not np.array_equal(cached, key)
+                or self._can_of is not self.eligible):
+            self._can_key, self._can_of = key.copy(), self.eligible
+            self._can = self.eligible & key[self.community]
+        return self._can
+
+    def _step_buffers(self) -> dict[str, np.ndarray]:
+        b = getattr(self, "_buffers", None)
+        if b is None or len(b["f32"]) != self.n:
+            b = self._buffers = {"f32": np.empty(self.n, np.float32), "f64": np.empty(self.n),
+                                 "f64b": np.empty(self.n), "mask": np.empty(self.n, bool)}
+        return b
 
     def step(self, day: int, rng: np.random.Generator, *,
              online_open: np.ndarray, online_base: float, online_hours: float = 0.5,
@@ -276,15 +314,21 @@ class Population:
             self.weekly()
         n_online = 0
         if online_open.any():
-            can = self.eligible & online_open[self.community]
-            # z = disposition + social_term() + online_base, and its sigmoid, computed in place
-            # with the same dtypes and operations (float64 logit, as numpy promotes it).
-            z = (self.w.social * nb).astype(np.float64)
-            z += (nb >= self.threshold) * self.w.threshold_bonus
+            can = self._online_can(online_open)
+            # z = disposition + social_term() + online_base, and its sigmoid, computed in
+            # reused buffers with the same dtypes and operations (float64 logit, as numpy
+            # promotes it: float32 social part, float64 threshold bonus).
+            b = self._step_buffers()
+            np.multiply(self.w.social, nb, out=b["f32"])
+            z = b["f64"]
+            z[:] = b["f32"]
+            np.greater_equal(nb, self.threshold, out=b["mask"])
+            z += np.multiply(b["mask"], self.w.threshold_bonus, out=b["f64b"])
             z += self.disposition
             z += np.float32(online_base)
             p = _sigmoid_inplace(z)
-            take = rng.random(self.n, dtype=np.float32) < p
+            u = rng.random(self.n, dtype=np.float32, out=b["f32"])
+            take = np.less(u, p, out=b["mask"])
             take &= can
             idx = np.flatnonzero(take)
             self.mark_active(idx, day, "online", online_hours)
