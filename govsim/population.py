@@ -1,8 +1,9 @@
 """Resident state as numpy columns, and the vectorised daily resident step.
 
 Every resident is a row. The :class:`~govsim.agents.resident.Resident` Mesa agent is a
-thin view onto its row, so ``model.agents`` holds inspectable residents while the hot
-step below is array code over all of them at once.
+thin view onto its row, created on first access (``model.residents[i]``; ``model.agents``
+creates them all), so residents are inspectable Mesa agents while the hot step below is
+array code over all of them at once.
 
 The daily resident step (the part the reference implementation in
 :mod:`govsim.reference` repeats agent by agent, for testing) is::
@@ -12,6 +13,10 @@ The daily resident step (the part the reference implementation in
                                                         # residents already did today: meetings,
                                                         # reports, which run before this step)
     nb_share = W @ active                               # weighted share of active neighbours
+                                                        # (float32; only rows with a neighbour
+                                                        # whose activity changed since yesterday
+                                                        # are recomputed, same values bit for bit:
+                                                        # Population.neighbour_share)
     weekly:  trust and efficacy fade toward their baselines (memory), belonging integrates
              nb_share, dependency fades (it is raised by being served by government,
              govsim.attitudes, and by top-down programmes), disposition (the static part of the participation
