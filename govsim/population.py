@@ -349,9 +349,12 @@ class Population:
         )
 
     def participation_rate(self, day: int, community: np.ndarray | None = None) -> float:
-        act = self.active_mask(day) & self.eligible
+        act = self.active_mask(day)
+        act &= self.eligible
         if community is None:
-            return float(act.sum() / max(self.eligible.sum(), 1))
+            if getattr(self, "_n_eligible_of", None) is not self.eligible:
+                self._n_eligible_of, self._n_eligible = self.eligible, int(np.count_nonzero(self.eligible))
+            return float(np.int64(np.count_nonzero(act)) / np.int64(max(self._n_eligible, 1)))
         return float(act[community].sum() / max(self.eligible[community].sum(), 1))
 
 
