@@ -217,7 +217,8 @@ class Population:
         return z
 
     def active_mask(self, day: int) -> np.ndarray:
-        return (day - self.last_active) < ACTIVE_WINDOW
+        """``(day - last_active) < ACTIVE_WINDOW``, as one comparison (integers: the same mask)."""
+        return self.last_active > day - ACTIVE_WINDOW
 
     def mark_active(self, idx: np.ndarray, day: int, counter: str | None = None, hours: float = 0.0,
                     unique: bool = True) -> None:
