@@ -267,7 +267,9 @@ class Population:
         sums depend on their order). The changed set is derived from yesterday's mask against
         today's, so it covers every way ``last_active`` changes (today's meetings, reports,
         online participation, expiry after the 30-day window, direct writes). The first call,
-        a new influence matrix, or too many changed rows take the full mat-vec.
+        a new influence matrix (``structure.influence`` replaced), or too many changed rows
+        (more than ``INCREMENTAL_MAX_SHARE`` of them) take the full mat-vec; a matrix changed
+        in place is not detected (nothing does that: the network is fixed after the build).
         Returns a fresh array (writes to ``nb_share`` do not reach the cache).
         """
         W = self.structure.influence
