@@ -63,6 +63,32 @@ def _sigmoid_inplace(z: np.ndarray) -> np.ndarray:
     return np.divide(1.0, z, out=z)
 
 
+def update_matvec(W, cols, prev: np.ndarray, x: np.ndarray, y: np.ndarray, mark: np.ndarray,
+                  max_share: float) -> None:
+    """Bring ``y == W @ prev`` to ``W @ x``, bit for bit, recomputing only affected rows.
+
+    ``W`` is a CSR matrix and ``cols`` the same matrix as CSC (who each column reaches); the
+    rows recomputed are those with a stored entry in a column where ``x != prev``, through
+    scipy's own row gather and CSR mat-vec kernels, so every recomputed row is the same sum in
+    the same order (and dtype) as in ``W @ x``; the other rows' sums have the same terms as
+    before. Above ``max_share`` of the rows it takes the full mat-vec. ``prev`` is updated to
+    ``x``; ``mark`` is an all-False bool scratch array of ``W.shape[0]`` (left all False).
+    """
+    changed = np.flatnonzero(x != prev)
+    if len(changed) == 0:
+        return
+    hit = cols.indices[_segments(cols.indptr, changed)]
+    mark[hit] = True
+    rows = np.flatnonzero(mark)
+    mark[hit] = False
+    xv = x if x.dtype == y.dtype else x.astype(y.dtype)
+    if len(rows) > max_share * len(y):
+        y[:] = W @ xv
+    else:
+        y[rows] = _rows_matvec(W, rows, xv)
+    prev[changed] = x[changed]
+
+
 def _rows_matvec(W, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
     """``(W @ x)[rows]`` for a CSR matrix, summed as scipy's mat-vec sums each row (``W[rows] @ x``
     without building the sparse array: scipy's own row gather and mat-vec kernels)."""
@@ -275,26 +301,21 @@ class Population:
         W = self.structure.influence
         if getattr(self, "_nb_W", None) is not W:
             nb = W @ active.astype(np.float32)
-            # The cache: the matrix it was computed with, its columns (CSC: who each resident
-            # influences), the mask and the result. Arrays, so copies of a population copy it.
-            self._nb_W, self._nb_cols, self._nb_prev, self._nb = W, W.tocsc(), active.copy(), nb
+            # The cache: the matrix it was computed with, the mask and the result. Arrays, so
+            # copies of a population copy it.
+            self._nb_W, self._nb_prev, self._nb = W, active.copy(), nb
             self._nb_rows = np.zeros(self.n, dtype=bool)
             return nb.copy()
-        cols, prev, nb, mark = self._nb_cols, self._nb_prev, self._nb, self._nb_rows
-        changed = np.flatnonzero(active != prev)
-        if len(changed):
-            # Rows with a tie to a changed resident: the changed columns' row indices.
-            hit = cols.indices[_segments(cols.indptr, changed)]
-            mark[hit] = True
-            rows = np.flatnonzero(mark)
-            mark[hit] = False
-            x = active.astype(np.float32)
-            if len(rows) > self.INCREMENTAL_MAX_SHARE * self.n:
-                nb[:] = W @ x
-            else:
-                nb[rows] = _rows_matvec(W, rows, x)
-            prev[changed] = active[changed]
-        return nb.copy()
+        update_matvec(W, self.influence_columns(), self._nb_prev, active, self._nb, self._nb_rows,
+                      self.INCREMENTAL_MAX_SHARE)
+        return self._nb.copy()
+
+    def influence_columns(self):
+        """``structure.influence`` as CSC (who each resident influences), computed once."""
+        W = self.structure.influence
+        if getattr(self, "_cols_of", None) is not W:
+            self._cols_of, self._cols = W, W.tocsc()
+        return self._cols
 
     def _online_can(self, online_open: np.ndarray) -> np.ndarray:
         """Eligible residents whose community's online channel is open (cached per channel set)."""

@@ -39,6 +39,26 @@ def test_incremental_neighbour_share_equals_full_matvec_in_the_model(monkeypatch
     assert sum(1 for k in seen if k > 0) > 30  # the activity set changed on most days
 
 
+@pytest.mark.parametrize("max_share", [Population.INCREMENTAL_MAX_SHARE, 1.0])
+def test_incremental_neighbours_experience_equals_full_matvec(monkeypatch, max_share):
+    monkeypatch.setattr(Population, "INCREMENTAL_MAX_SHARE", max_share)
+    m = small(steps=120)
+    att, pop = m.attitudes, m.population
+    incremental = att._neighbours_experience
+    calls = []
+
+    def check(p):
+        y = incremental(p)
+        assert np.array_equal(y, m.structure.influence @ p.experience)
+        calls.append(1)
+        return y
+
+    att._neighbours_experience = check
+    m.run(120)
+    assert len(calls) == 18  # weekly
+    assert pop.experience.std() > 0  # experience moved, so rows were recomputed
+
+
 def test_incremental_neighbour_share_after_direct_writes_and_copies():
     c = build_community({"seed": 3, "population": {"households": 300}})
     pop = copy_population(c.population)
