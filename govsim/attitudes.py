@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from govsim.cases import DISPUTE
+from govsim.population import update_matvec
 from govsim.regimes import GOVERNMENT_LEVELS, OUTSIDE
 
 VOICE_WINDOW = 90
@@ -90,6 +91,21 @@ class Attitudes:
         np.add.at(self._arisen, self.m.cases.community[idx], 1)
 
     # ------------------------------------------------------------------ weekly
+    def _neighbours_experience(self, pop) -> np.ndarray:
+        """``influence @ experience`` (float32), recomputing only the rows with a neighbour
+        whose experience changed since last week: the same values bit for bit
+        (:func:`govsim.population.update_matvec`). Read-only result."""
+        W = self.m.structure.influence
+        x = pop.experience
+        cache = getattr(self, "_exp_cache", None)
+        if cache is None or cache[0] is not W or cache[1].shape != x.shape:
+            y = W @ x
+            self._exp_cache = (W, x.copy(), y, np.zeros(len(x), dtype=bool))
+            return y
+        _, prev, y, mark = cache
+        update_matvec(W, pop.influence_columns(), prev, x, y, mark, pop.INCREMENTAL_MAX_SHARE)
+        return y
+
     def weekly(self, day: int) -> None:
         """Satisfaction moves toward what the resident experiences (after the resident step)."""
         m = self.m
@@ -99,7 +115,7 @@ class Attitudes:
         self._arisen[:] = 0.0
         self._resolved[:] = 0.0
         voice = ((day - pop.voice_day) < VOICE_WINDOW).astype(np.float32)
-        nb_exp = m.structure.influence @ pop.experience
+        nb_exp = self._neighbours_experience(pop)
         target = (FLOOR + W_SERVICE * self.service[pop.community] + W_VOICE * voice
                   + W_EXPERIENCE * pop.experience + FAIRNESS * (pop.experience - nb_exp))
         target = np.clip(target, 0.0, 1.0).astype(np.float32)

@@ -25,9 +25,10 @@ import mesa
 import numpy as np
 
 from govsim import metrics
-from govsim.agents import NGO, Committee, Government, Resident, committee_members
+from govsim.agents import NGO, Committee, Government, committee_members
 from govsim.agents.committee import STAFF_HOURS
 from govsim.agents.ngo import NGO_KIND_P, NGO_KINDS
+from govsim.agents.resident import LazyResidents
 from govsim.attitudes import Attitudes
 from govsim.cases import (
     BUILDING_HEAD,
@@ -103,7 +104,9 @@ class GovernanceModel(mesa.Model):
         C = s.n_communities
         self.population = Population(s, SocialWeights.from_spec(sc.behaviour), self.rng,
                                      sc.behaviour.initial_dependency)
-        self.residents = [Resident(self, i) for i in range(s.n)]
+        # Residents are Mesa agents created on first access (govsim.agents.resident.LazyResidents);
+        # ``agents`` / ``agents_by_type`` below create them all for whoever asks Mesa.
+        self.residents = LazyResidents(self, s.n)
         self.eligible_per_comm = np.bincount(s.community[self.population.eligible], minlength=C)
 
         # Money.
@@ -190,6 +193,33 @@ class GovernanceModel(mesa.Model):
         self._skill = np.ones(self.handlers.total)
         self.datacollector = mesa.DataCollector(model_reporters=metrics.REPORTERS) if collect else None
         self.cseries = CommunitySeries(self, sc.steps) if collect else None
+
+    # ------------------------------------------------------------------ Mesa agents
+    def _materialise_residents(self) -> None:
+        residents = self.__dict__.get("residents")
+        if residents is not None:
+            residents.materialise()
+
+    @property
+    def agents(self):
+        """All Mesa agents, every resident included (created on first request)."""
+        self._materialise_residents()
+        return super().agents
+
+    @agents.setter
+    def agents(self, value) -> None:
+        mesa.Model.agents.fset(self, value)
+
+    @property
+    def agents_by_type(self):
+        """Mesa agents by type, every resident included (created on first request)."""
+        self._materialise_residents()
+        return super().agents_by_type
+
+    @property
+    def agent_types(self) -> list[type]:
+        self._materialise_residents()
+        return super().agent_types
 
     def _index_hooks(self) -> None:
         self.hooks = {hook: [i for i in self.installed if i.overrides(hook)] for hook in Institution.HOOKS}

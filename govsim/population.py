@@ -1,8 +1,9 @@
 """Resident state as numpy columns, and the vectorised daily resident step.
 
 Every resident is a row. The :class:`~govsim.agents.resident.Resident` Mesa agent is a
-thin view onto its row, so ``model.agents`` holds inspectable residents while the hot
-step below is array code over all of them at once.
+thin view onto its row, created on first access (``model.residents[i]``; ``model.agents``
+creates them all), so residents are inspectable Mesa agents while the hot step below is
+array code over all of them at once.
 
 The daily resident step (the part the reference implementation in
 :mod:`govsim.reference` repeats agent by agent, for testing) is::
@@ -12,6 +13,10 @@ The daily resident step (the part the reference implementation in
                                                         # residents already did today: meetings,
                                                         # reports, which run before this step)
     nb_share = W @ active                               # weighted share of active neighbours
+                                                        # (float32; only rows with a neighbour
+                                                        # whose activity changed since yesterday
+                                                        # are recomputed, same values bit for bit:
+                                                        # Population.neighbour_share)
     weekly:  trust and efficacy fade toward their baselines (memory), belonging integrates
              nb_share, dependency fades (it is raised by being served by government,
              govsim.attitudes, and by top-down programmes), disposition (the static part of the participation
@@ -31,6 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import _sparsetools
 
 from govsim.network import ADULT, ELDERLY, LOCAL, MIGRANT, RELOCATED, YOUTH, Structure
 
@@ -47,6 +53,65 @@ SOCIAL_INTEGRATION = 0.3  # weight of neighbours' activity in belonging's target
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
+
+
+def _sigmoid_inplace(z: np.ndarray) -> np.ndarray:
+    """``sigmoid(z)`` in ``z``'s memory (same operations, same values)."""
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    z += 1.0
+    return np.divide(1.0, z, out=z)
+
+
+def update_matvec(W, cols, prev: np.ndarray, x: np.ndarray, y: np.ndarray, mark: np.ndarray,
+                  max_share: float) -> None:
+    """Bring ``y == W @ prev`` to ``W @ x``, bit for bit, recomputing only affected rows.
+
+    ``W`` is a CSR matrix and ``cols`` the same matrix as CSC (who each column reaches); the
+    rows recomputed are those with a stored entry in a column where ``x != prev``, through
+    scipy's own row gather and CSR mat-vec kernels, so every recomputed row is the same sum in
+    the same order (and dtype) as in ``W @ x``; the other rows' sums have the same terms as
+    before. Above ``max_share`` of the rows it takes the full mat-vec. ``prev`` is updated to
+    ``x``; ``mark`` is an all-False bool scratch array of ``W.shape[0]`` (left all False).
+    """
+    changed = np.flatnonzero(x != prev)
+    if len(changed) == 0:
+        return
+    hit = cols.indices[_segments(cols.indptr, changed)]
+    mark[hit] = True
+    rows = np.flatnonzero(mark)
+    mark[hit] = False
+    xv = x if x.dtype == y.dtype else x.astype(y.dtype)
+    if len(rows) > max_share * len(y):
+        y[:] = W @ xv
+    else:
+        y[rows] = _rows_matvec(W, rows, xv)
+    prev[changed] = x[changed]
+
+
+def _rows_matvec(W, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``(W @ x)[rows]`` for a CSR matrix, summed as scipy's mat-vec sums each row (``W[rows] @ x``
+    without building the sparse array: scipy's own row gather and mat-vec kernels)."""
+    ip = W.indptr
+    starts = ip[rows]
+    sub_ip = np.empty(len(rows) + 1, dtype=ip.dtype)
+    sub_ip[0] = 0
+    np.cumsum(ip[rows + 1] - starts, out=sub_ip[1:])
+    nnz = int(sub_ip[-1])
+    sub_j = np.empty(nnz, dtype=W.indices.dtype)
+    sub_x = np.empty(nnz, dtype=W.data.dtype)
+    _sparsetools.csr_row_index(len(rows), rows.astype(ip.dtype, copy=False), ip, W.indices, W.data, sub_j, sub_x)
+    y = np.zeros(len(rows), dtype=np.result_type(W.data.dtype, x.dtype))
+    _sparsetools.csr_matvec(len(rows), W.shape[1], sub_ip, sub_j, sub_x, x, y)
+    return y
+
+
+def _segments(indptr: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """Positions ``indptr[i]:indptr[i+1]`` for every ``i`` in ``which``, concatenated."""
+    starts = indptr[which]
+    lens = indptr[which + 1] - starts
+    ends = np.cumsum(lens)
+    return np.repeat(starts - (ends - lens), lens) + np.arange(ends[-1] if len(ends) else 0)
 
 
 @dataclass
@@ -178,7 +243,8 @@ class Population:
         return z
 
     def active_mask(self, day: int) -> np.ndarray:
-        return (day - self.last_active) < ACTIVE_WINDOW
+        """``(day - last_active) < ACTIVE_WINDOW``, as one comparison (integers: the same mask)."""
+        return self.last_active > day - ACTIVE_WINDOW
 
     def mark_active(self, idx: np.ndarray, day: int, counter: str | None = None, hours: float = 0.0,
                     unique: bool = True) -> None:
@@ -213,19 +279,86 @@ class Population:
         self.dependency -= k * self.dependency
         self.update_disposition()
 
+    # Above this share of rows to recompute, one full mat-vec is cheaper than the row subset.
+    INCREMENTAL_MAX_SHARE = 0.2
+
+    def neighbour_share(self, active: np.ndarray) -> np.ndarray:
+        """``influence @ active`` (float32) for today's ``active`` mask, bit for bit, recomputing
+        only the rows whose neighbours' activity changed since the last call.
+
+        A row of the mat-vec depends only on its neighbours' entries of ``active``, so rows with
+        no changed neighbour keep yesterday's value; the others are recomputed with the same
+        float32 CSR row slices scipy's full mat-vec sums (same terms, same order), so the result
+        equals ``influence @ active.astype(float32)`` exactly (adding deltas would not: float32
+        sums depend on their order). The changed set is derived from yesterday's mask against
+        today's, so it covers every way ``last_active`` changes (today's meetings, reports,
+        online participation, expiry after the 30-day window, direct writes). The first call,
+        a new influence matrix (``structure.influence`` replaced), or too many changed rows
+        (more than ``INCREMENTAL_MAX_SHARE`` of them) take the full mat-vec; a matrix changed
+        in place is not detected (nothing does that: the network is fixed after the build).
+        Returns a fresh array (writes to ``nb_share`` do not reach the cache).
+        """
+        W = self.structure.influence
+        if getattr(self, "_nb_W", None) is not W:
+            nb = W @ active.astype(np.float32)
+            # The cache: the matrix it was computed with, the mask and the result. Arrays, so
+            # copies of a population copy it.
+            self._nb_W, self._nb_prev, self._nb = W, active.copy(), nb
+            self._nb_rows = np.zeros(self.n, dtype=bool)
+            return nb.copy()
+        update_matvec(W, self.influence_columns(), self._nb_prev, active, self._nb, self._nb_rows,
+                      self.INCREMENTAL_MAX_SHARE)
+        return self._nb.copy()
+
+    def influence_columns(self):
+        """``structure.influence`` as CSC (who each resident influences), computed once."""
+        W = self.structure.influence
+        if getattr(self, "_cols_of", None) is not W:
+            self._cols_of, self._cols = W, W.tocsc()
+        return self._cols
+
+    def _online_can(self, online_open: np.ndarray) -> np.ndarray:
+        """Eligible residents whose community's online channel is open (cached per channel set)."""
+        key = np.asarray(online_open, dtype=bool)
+        cached = getattr(self, "_can_key", None)
+        if (cached is None or cached.shape != key.shape or not np.array_equal(cached, key)
+                or self._can_of is not self.eligible):
+            self._can_key, self._can_of = key.copy(), self.eligible
+            self._can = self.eligible & key[self.community]
+        return self._can
+
+    def _step_buffers(self) -> dict[str, np.ndarray]:
+        b = getattr(self, "_buffers", None)
+        if b is None or len(b["f32"]) != self.n:
+            b = self._buffers = {"f32": np.empty(self.n, np.float32), "f64": np.empty(self.n),
+                                 "f64b": np.empty(self.n), "mask": np.empty(self.n, bool)}
+        return b
+
     def step(self, day: int, rng: np.random.Generator, *,
              online_open: np.ndarray, online_base: float, online_hours: float = 0.5,
              grievance_decay: float = 0.02) -> int:
         """One day of the resident step for everyone. Returns online participants today."""
-        active = self.active_mask(day).astype(np.float32)
-        self.nb_share = self.structure.influence @ active
+        self.nb_share = nb = self.neighbour_share(self.active_mask(day))
         if day % 7 == 0:
             self.weekly()
         n_online = 0
         if online_open.any():
-            can = self.eligible & online_open[self.community]
-            z = self.disposition + self.social_term() + np.float32(online_base)
-            take = can & (rng.random(self.n, dtype=np.float32) < sigmoid(z))
+            can = self._online_can(online_open)
+            # z = disposition + social_term() + online_base, and its sigmoid, computed in
+            # reused buffers with the same dtypes and operations (float64 logit, as numpy
+            # promotes it: float32 social part, float64 threshold bonus).
+            b = self._step_buffers()
+            np.multiply(self.w.social, nb, out=b["f32"])
+            z = b["f64"]
+            z[:] = b["f32"]
+            np.greater_equal(nb, self.threshold, out=b["mask"])
+            z += np.multiply(b["mask"], self.w.threshold_bonus, out=b["f64b"])
+            z += self.disposition
+            z += np.float32(online_base)
+            p = _sigmoid_inplace(z)
+            u = rng.random(self.n, dtype=np.float32, out=b["f32"])
+            take = np.less(u, p, out=b["mask"])
+            take &= can
             idx = np.flatnonzero(take)
             self.mark_active(idx, day, "online", online_hours)
             n_online = len(idx)
@@ -240,9 +373,12 @@ class Population:
         )
 
     def participation_rate(self, day: int, community: np.ndarray | None = None) -> float:
-        act = self.active_mask(day) & self.eligible
+        act = self.active_mask(day)
+        act &= self.eligible
         if community is None:
-            return float(act.sum() / max(self.eligible.sum(), 1))
+            if getattr(self, "_n_eligible_of", None) is not self.eligible:
+                self._n_eligible_of, self._n_eligible = self.eligible, int(np.count_nonzero(self.eligible))
+            return float(np.int64(np.count_nonzero(act)) / np.int64(max(self._n_eligible, 1)))
         return float(act[community].sum() / max(self.eligible[community].sum(), 1))
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Iterator, Sequence
+
 import mesa
 import numpy as np
 
@@ -104,3 +107,80 @@ class Resident(mesa.Agent):
 
     def step(self) -> None:  # the population steps all residents at once
         raise RuntimeError("residents are stepped together by GovernanceModel.population.step()")
+
+
+class LazyResidents(Sequence):
+    """``model.residents``: one :class:`Resident` per population row, created on first access.
+
+    Creating 262,000 Mesa agents up front took most of a district model's build time, and the
+    model never needs them (the population steps as arrays). A resident is created, and
+    registered with the model as a Mesa agent, the first time it is read
+    (``model.residents[i]``, iteration, slices); :meth:`materialise` creates all of them
+    (``GovernanceModel.agents`` and ``agents_by_type`` call it, so whoever asks Mesa for the
+    agents sees every resident). Residents keep the ``unique_id`` they had when they were all
+    created first in ``GovernanceModel.__init__``: ids ``first_id + row`` are reserved, and the
+    other agents (committees, government, NGOs) are numbered after them as before.
+    """
+
+    def __init__(self, model: mesa.Model, n: int):
+        self.model = model
+        self.n = int(n)
+        self.first_id = model.agent_id_counter
+        model.agent_id_counter += self.n  # reserved for the residents
+        self._made: dict[int, Resident] = {}
+        self._ordered = True  # the model's agent sets list residents first, in row order
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self.n))]
+        i = operator.index(i)
+        if i < 0:
+            i += self.n
+        r = self._made.get(i)
+        if r is None:
+            if not 0 <= i < self.n:
+                raise IndexError(f"resident {i} out of range (n = {self.n})")
+            r = self._make(i)
+        return r
+
+    def __iter__(self) -> Iterator[Resident]:
+        return (self[i] for i in range(self.n))
+
+    def _make(self, row: int) -> Resident:
+        model = self.model
+        counter = model.agent_id_counter
+        model.agent_id_counter = self.first_id + row
+        try:
+            r = Resident(model, row)
+        finally:
+            model.agent_id_counter = counter
+        self._ordered = False  # registered after the agents created so far
+        self._made[row] = r
+        return r
+
+    @property
+    def materialised(self) -> int:
+        """How many residents exist as Mesa agents so far."""
+        return len(self._made)
+
+    def materialise(self) -> None:
+        """Create every resident not yet created, and put the model's agent sets back in
+        ``unique_id`` order (residents first, by row), as if they had been created up front."""
+        if len(self._made) == self.n and self._ordered:
+            return
+        for i in range(self.n):
+            if i not in self._made:
+                self._make(i)
+        if not self._ordered:
+            model = self.model
+            key = operator.attrgetter("unique_id")
+            model._all_agents._update(sorted(model._all_agents, key=key))
+            by_type = model._agents_by_type
+            by_type[Resident]._update(sorted(by_type[Resident], key=key))
+            items = sorted(by_type.items(), key=lambda kv: min(a.unique_id for a in kv[1]) if len(kv[1]) else 0)
+            by_type.clear()
+            by_type.update(items)
+            self._ordered = True

@@ -1,0 +1,107 @@
+"""Speed-ups that must not change results (issue 10): the incremental neighbour share equals
+the full mat-vec bit for bit, and lazily created residents are the right rows."""
+
+import numpy as np
+import pytest
+
+from govsim.agents import Committee, Government, Resident
+from govsim.population import Population
+from govsim.reference import build_community, copy_population
+
+from conftest import small
+
+
+def _checked(pop, seen):
+    """Wrap ``pop.neighbour_share`` to compare each result with the full mat-vec."""
+    incremental = pop.neighbour_share
+
+    def check(active):
+        nb = incremental(active)
+        full = pop.structure.influence @ active.astype(np.float32)
+        assert nb.dtype == full.dtype == np.float32
+        assert np.array_equal(nb, full)
+        seen.append(int((active != check.prev).sum()) if check.prev is not None else -1)
+        check.prev = active.copy()
+        return nb
+
+    check.prev = None
+    pop.neighbour_share = check
+
+
+@pytest.mark.parametrize("max_share", [Population.INCREMENTAL_MAX_SHARE, 1.0])
+def test_incremental_neighbour_share_equals_full_matvec_in_the_model(monkeypatch, max_share):
+    monkeypatch.setattr(Population, "INCREMENTAL_MAX_SHARE", max_share)
+    m = small(steps=60)
+    seen = []
+    _checked(m.population, seen)
+    m.run(60)
+    assert len(seen) == 60
+    assert sum(1 for k in seen if k > 0) > 30  # the activity set changed on most days
+
+
+@pytest.mark.parametrize("max_share", [Population.INCREMENTAL_MAX_SHARE, 1.0])
+def test_incremental_neighbours_experience_equals_full_matvec(monkeypatch, max_share):
+    monkeypatch.setattr(Population, "INCREMENTAL_MAX_SHARE", max_share)
+    m = small(steps=120)
+    att, pop = m.attitudes, m.population
+    incremental = att._neighbours_experience
+    calls = []
+
+    def check(p):
+        y = incremental(p)
+        assert np.array_equal(y, m.structure.influence @ p.experience)
+        calls.append(1)
+        return y
+
+    att._neighbours_experience = check
+    m.run(120)
+    assert len(calls) == 18  # weekly
+    assert pop.experience.std() > 0  # experience moved, so rows were recomputed
+
+
+def test_incremental_neighbour_share_after_direct_writes_and_copies():
+    c = build_community({"seed": 3, "population": {"households": 300}})
+    pop = copy_population(c.population)
+    rng = np.random.default_rng(0)
+    W = pop.structure.influence
+    for day in range(40):
+        if day % 5 == 0:  # someone else writes last_active (backdating, expiring, activating)
+            who = rng.choice(pop.n, 20, replace=False)
+            pop.last_active[who] = rng.integers(day - 40, day + 1, 20)
+        if day == 20:  # a copy carries its own cache
+            other = copy_population(pop)
+            other.last_active[:] = day
+            assert np.array_equal(other.neighbour_share(other.active_mask(day)),
+                                  W @ other.active_mask(day).astype(np.float32))
+        pop.nb_share[:] = -1.0  # writes to the published array do not reach the cache
+        pop.step(day, rng, **c.step_kwargs)
+        assert (pop.nb_share >= 0).all()
+        active = pop.active_mask(day + 1)
+        assert np.array_equal(pop.neighbour_share(active), W @ active.astype(np.float32))
+
+
+def test_lazy_residents_materialise_on_access_and_read_their_rows():
+    m = small(steps=5).run()
+    pop = m.population
+    n = pop.n
+    assert len(m.residents) == n
+    assert len(m._all_agents) < n  # not created up front
+    r = m.residents[17]
+    assert isinstance(r, Resident) and r.row == 17 and r.model is m
+    assert m.residents[17] is r  # created once
+    assert m.residents[-1].row == n - 1
+    assert r.trust_gov == float(pop.trust_gov[17])
+    assert r.community == int(m.structure.community[17])
+    assert [x.row for x in m.residents[3:6]] == [3, 4, 5]
+    # Asking Mesa for the agents materialises every resident, in row order, with the
+    # unique_ids they had when all residents were created first.
+    residents = m.agents_by_type[Resident]
+    assert len(residents) == n
+    assert [a.row for a in residents] == list(range(n))
+    ids = [a.unique_id for a in m.agents]
+    assert ids == sorted(ids)
+    assert [a.unique_id for a in residents] == list(range(1, n + 1))
+    assert min(a.unique_id for a in m.agents_by_type[Committee]) == n + 1
+    assert len(m.agents_by_type[Government]) == 1
+    assert len(m.agents) == n + len(m.agents_by_type[Committee]) + 1 + len(m.ngos)
+    assert all(m.residents[i] is a for i, a in enumerate(residents))
