@@ -74,6 +74,27 @@ class Government(mesa.Agent):
         self.extra_staff[category] = (float(staff), float(wage_per_day))
 
     # ------------------------------------------------------------------ staffing
+    def restaff(self, data, committees) -> None:
+        """A regime switch mid-run: street and district staff per 10k people and the
+        administrative push-down follow the new regime data (the payroll from the next day's
+        wages on); committees get the new push-down."""
+        g = self.params
+        n_streets = int(self.street_of.max()) + 1
+        street_people = np.bincount(self.street_of, weights=self.counted_people, minlength=n_streets)
+        self.street_staff = street_people * data.street_staff_per_10k / 1e4
+        self.district_staff = float(self.counted_people.sum()) * data.district_staff_per_10k / 1e4
+        self.admin_hours_total = g.task_types * data.admin_pushdown * g.admin_hours_per_task_type
+        self.admin_hours = self.admin_hours_total * (1.0 - self.outsourced_share)
+        self.outsourced_admin_hours = self.admin_hours_total * self.outsourced_share
+        delegated = self.params.power_and_money_follow_task
+        for c, com in enumerate(committees):
+            com.admin_hours = float(self.admin_hours_in(c))
+            com.delegated_hours = com.admin_hours if delegated else 0.0
+
+    def admin_hours_in(self, c: int) -> float:
+        """Push-down hours that stay with community ``c``'s committee."""
+        return self.admin_hours
+
     def staff_committees(self, committees) -> None:
         delegated = self.params.power_and_money_follow_task
         for c, com in enumerate(committees):
