@@ -223,6 +223,8 @@ class GovernanceModel(mesa.Model):
                 was = inst.on.copy()
                 inst.on[:] = new
                 inst.switched(was)
+                if inst.name in self._need_relief:  # no relief from it where it is off
+                    self.set_need_relief(inst.name, self._need_relief[inst.name] * inst.on[:, None])
 
     def acting(self, name: str) -> np.ndarray:
         """Per community: whether institution ``name`` acts there (is in its routing variant)."""
@@ -518,8 +520,13 @@ class GovernanceModel(mesa.Model):
                     n.income_month += float(paid.sum())
                     n.supervise(n.supervised)
                     n.adjust_staff(p.wage_per_day)
-        if p.incubation_per_year * data.ngo_support > 0:
-            born = self.rng.poisson(p.incubation_per_year * data.ngo_support / 365.0, self.structure.n_communities)
+        support = data.ngo_support
+        if len(self.routing.variants) > 1:  # institutions differ between communities
+            per = np.array([v.data.ngo_support for v in self.routing.variants])[self.routing.variant_of]
+            if (per != per[0]).any():
+                support = per
+        if np.any(p.incubation_per_year * support > 0):
+            born = self.rng.poisson(p.incubation_per_year * support / 365.0, self.structure.n_communities)
             for c in np.flatnonzero(born):
                 for _ in range(int(born[c])):
                     self.add_ngo(int(c), staff=p.initial_staff / 2.0)
@@ -576,7 +583,10 @@ class GovernanceModel(mesa.Model):
         em = book.cls[o] == EMERGENCY
         if em.any():
             g = g.copy()
-            g[em] *= self.emergency_gain[book.community[o[em]]] * (1.0 + self.onsite_gain * book.onsite[o[em]])
+            og = self.onsite_gain  # an array where a timeline set it per community
+            if np.ndim(og):
+                og = og[book.community[o[em]]]
+            g[em] *= self.emergency_gain[book.community[o[em]]] * (1.0 + og * book.onsite[o[em]])
         return g
 
     def _cases_day(self, d: int, rng: np.random.Generator) -> None:

@@ -140,8 +140,21 @@ class Institution:
         return {}
 
     def uninstall(self) -> None:
-        """A timeline event removed this institution: undo what it set on shared state."""
+        """A timeline event removed this institution: undo what it set on shared state (its
+        need relief, the staff it put on the government's payroll)."""
         self.m.clear_need_relief(self.name)
+        for category in getattr(self, "_payroll", ()):
+            self.m.government.extra_staff.pop(category, None)
+
+    def payroll(self, category: str, staff: float, wage_per_day: float) -> None:
+        """Put ``staff`` on the government's payroll (replacing this category's earlier figure)."""
+        self.__dict__.setdefault("_payroll", set()).add(category)
+        self.m.government.add_staff_cost(category, staff, wage_per_day)
+
+    def per_c(self, field: str, idx: np.ndarray):
+        """Setting ``field`` for the communities ``idx`` (scalar while it is the same everywhere)."""
+        v = self.val(field)
+        return v[idx] if np.ndim(v) else v
 
     def co_decides(self, day: int) -> np.ndarray | None:
         """Per community: whether residents co-decide through this body now (the ladder's

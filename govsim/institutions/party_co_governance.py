@@ -34,6 +34,7 @@ class PartyCoGovernance(Institution):
     label_zh = "党建引领“一核多元”共治"
     Settings = Settings
     per_community = True
+    local_settings = frozenset({"board_interval_days", "cases_per_meeting"})
 
     def install(self) -> None:
         m = self.m
@@ -44,14 +45,14 @@ class PartyCoGovernance(Institution):
     def begin_day(self, day: int) -> None:
         m = self.m
         book = m.cases
-        for c in due(day, self.s.board_interval_days, self.C):
+        for c in due(day, self.val("board_interval_days"), self.C):
             if not self.on[c]:
                 continue
             self.meetings += 1
             m.revive_owners(int(c))
             o = book.open_idx
             on = o[(book.community[o] == c) & (book.cls[o] == COORDINATION) & ~OUTSIDE[book.level[o]]]
-            on = on[: self.s.cases_per_meeting]
+            on = on[: self.at("cases_per_meeting", int(c))]
             if len(on) == 0:
                 continue
             p = m.institutions.fit[COUNCIL, COORDINATION] * m.committees[int(c)].skill / 0.6
