@@ -331,6 +331,9 @@ class GovernanceModel(mesa.Model):
                 com.visit_share = new.committee_visit_rate
         if "online_channel" in changed:
             self.online_open[:] = new.online_channel
+        if "meeting_interval_days" in changed:
+            self.meetings.interval = new.meeting_interval_days
+            self.meetings.offset = np.arange(self.structure.n_communities) % new.meeting_interval_days
 
     def set_local_regime(self, field: str, value, where: np.ndarray) -> None:
         """A regime setting in some communities only (``govsim.timeline.LOCAL_REGIME``)."""
