@@ -18,16 +18,24 @@ A scenario's ``[[timeline]]`` array lists events::
 ``set`` keys:
 
 * ``pilots.<switch>`` (and ``committees.owners_committees``): switch a pilot institution on
-  or off; for institutions that act per community (grid management, deliberation council,
-  participatory budget, party co-governance) in the selected communities only; the first
-  time one is switched on it is installed that day.
+  or off in the selected communities; the first time one is switched on it is installed
+  that day.
+* ``institutions.<name>`` = true/false: switch any institution (a regime's own too, e.g. no
+  ``hotline`` in 10 of 45 communities) on or off in the selected communities: their routing
+  is recompiled with or without its level, and it acts, pays and staffs only there.
 * ``regime``: switch the regime (all communities): the old regime's institutions that the
-  new one lacks are uninstalled, the new ones installed, and the routing recompiled.
+  new one lacks are uninstalled, the new ones installed, the routing recompiled, and
+  government staffing and payroll, committee members' pay and hours follow the new regime
+  data (:meth:`GovernanceModel.restaff`).
 * ``regime_settings.<field>``, ``institutions.<name>.<field>``, ``<section>.<field>`` for
   ``cases``, ``behaviour``, ``committees``, ``government``, ``ngos`` and the ``[pilots]``
   parameters: new values (all communities); read from that day on wherever the model reads
   them daily. ``population``, ``communities``, ``network``, ``seed`` and ``steps`` fix the
   built world and cannot change mid-run.
+* With a selection other than ``"all"``: ``institutions.<name>.<field>`` for the fields the
+  institution lists in ``local_settings`` (kept per community in ``model.local_settings``),
+  and ``regime_settings.<field>`` for :data:`LOCAL_REGIME`. Every other key is rejected with a
+  one-line error naming it (:func:`subset_error`).
 
 **Cases in progress finish on their old route**: a case keeps the routing it was triaged by
 (:class:`govsim.regimes.Routing`) until it closes; cases detected from the event's day on
