@@ -314,3 +314,34 @@ def test_institution_switch_value_must_be_true_or_false():
     with pytest.raises((ScenarioError, ValueError)) as err:
         GovernanceModel(scenario_from_dict(district(timeline=[{"day": 5, "set": {"institutions.hotline": 3}}])))
     assert "institutions.hotline = 3 is invalid; allowed: true" in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("regime, to", [("hybrid", "self_governing"), ("government_led", "hybrid"),
+                                        ("self_governing", "government_led")])
+def test_invariants_hold_with_institutions_switched_in_some_communities(regime, to):
+    """Every institution switched on and off in some communities, per-community settings and a
+    regime switch: money is conserved and the case table stays consistent, day by day."""
+    from govsim.institutions import INSTITUTIONS
+    from test_invariants import check_common, open_cases_from_table
+
+    names = sorted(INSTITUTIONS)
+    timeline = [
+        {"day": 3, "communities": [0], "set": {f"institutions.{n}": False for n in names[::2]}},
+        {"day": 3, "communities": [1, 2], "set": {f"institutions.{n}": True for n in names[1::2]}},
+        {"day": 6, "communities": [2], "set": {"institutions.regional_centre.staff": 5.0,
+                                               "institutions.dispatched_agencies.staff_per_community": 1.0,
+                                               "regime_settings.online_channel": False}},
+        {"day": 10, "set": {"regime": to}},
+        {"day": 14, "communities": [0, 1], "set": {f"institutions.{n}": True for n in names}},
+        {"day": 18, "communities": [2], "set": {f"institutions.{n}": False for n in names}},
+    ]
+    m = GovernanceModel(scenario_from_dict({
+        "regime": regime, "seed": 3, "steps": 24, "cases": {"incident_cluster": 1000},
+        "population": {"communities": 3, "households": 450, "people": 1100}, "timeline": timeline}))
+    for _ in range(24):
+        m.step()
+        m.ledger.check()
+        np.testing.assert_array_equal(open_cases_from_table(m), m.population.open_cases)
+    check_common(m)
+    for inst in m.installed:
+        assert not inst.on[2] and inst.on[:2].all(), inst.name
