@@ -345,3 +345,19 @@ def test_invariants_hold_with_institutions_switched_in_some_communities(regime, 
     check_common(m)
     for inst in m.installed:
         assert not inst.on[2] and inst.on[:2].all(), inst.name
+
+
+def test_an_area_wide_institution_cannot_be_switched_in_some_communities(monkeypatch):
+    from govsim.institutions import INSTITUTIONS
+    from govsim.institutions.base import Institution
+
+    class AreaWide(Institution):  # an institution whose hooks do not respect ``on``
+        name = "area_wide"
+
+    monkeypatch.setitem(INSTITUTIONS, "area_wide", AreaWide)
+    with pytest.raises((ScenarioError, ValueError)) as err:
+        GovernanceModel(scenario_from_dict(district(timeline=[
+            {"day": 5, "communities": [0, 1], "set": {"institutions.area_wide": True}}])))
+    text = str(err.value)
+    assert "'institutions.area_wide' applies to all communities (area_wide acts area-wide" in text, text
+    assert "\n" not in text
