@@ -67,7 +67,7 @@ from govsim.regimes import (
 )
 from govsim.regimes import NGO as NGO_LEVEL
 from govsim.scenario import GovernanceScenario, scenario_from_dict
-from govsim.timeline import LOCAL_REGIME, Timeline, routing_key
+from govsim.timeline import LOCAL_REGIME, ROUTING_REGIME, Timeline, routing_key
 from govsim.volunteers import Volunteers
 
 NON_ELDERLY_ONLINE_SHIFT = 0.8  # the young and working-age report online more readily
@@ -208,13 +208,13 @@ class GovernanceModel(mesa.Model):
         for c in range(self.structure.n_communities):
             on = {k: bool(m[c]) for k, m in self.switch_on.items()}
             sw = {k: bool(m[c]) for k, m in self.inst_on.items()}
-            keys.setdefault(routing_key(sc, on, sw), []).append(c)
+            keys.setdefault(routing_key(sc, on, sw, self._regime_settings_at(c)), []).append(c)
         for key, comms in keys.items():
             if key not in self.routing.keys:
                 c0 = comms[0]
                 on = {k: bool(self.switch_on[k][c0]) for k in self.switch_on}
                 sw = {k: bool(m[c0]) for k, m in self.inst_on.items()}
-                inst = compile_institutions(sc.regime, sc.regime_settings, on, sw)
+                inst = compile_institutions(sc.regime, self._regime_settings_at(c0), on, sw)
                 self.routing.variant(key, inst)
             self.routing.variant_of[comms] = self.routing.keys.index(key)
         for inst in getattr(self, "installed", ()):
@@ -225,6 +225,12 @@ class GovernanceModel(mesa.Model):
                 inst.switched(was)
                 if inst.name in self._need_relief:  # no relief from it where it is off
                     self.set_need_relief(inst.name, self._need_relief[inst.name] * inst.on[:, None])
+
+    def _regime_settings_at(self, c: int):
+        """The scenario's regime settings, with the routing fields set for community ``c``."""
+        rs = self.scenario.regime_settings
+        upd = {f: a[c].item() for f, a in self.local_regime.items() if f in ROUTING_REGIME}
+        return rs.model_copy(update=upd) if upd else rs
 
     def acting(self, name: str) -> np.ndarray:
         """Per community: whether institution ``name`` acts there (is in its routing variant)."""
@@ -352,6 +358,8 @@ class GovernanceModel(mesa.Model):
                 com.member_hours = float(value)
         if field == "online_channel":
             self.online_open[where] = bool(value)
+        if field in ROUTING_REGIME:  # carried by the communities' routing variants
+            self.reroute()
 
     def set_local_setting(self, name: str, field: str, value, where: np.ndarray) -> None:
         """Institution ``name``'s setting ``field`` in communities ``where`` only."""

@@ -97,8 +97,11 @@ def per_community_keys() -> set[str]:
     return {k for k, p in pilot_switches().items() if INSTITUTIONS[PILOT_INSTITUTIONS[p]].per_community}
 
 
-# Regime settings that may differ between communities (committee attributes, online channel).
-LOCAL_REGIME = ("committee_visit_rate", "online_channel", "member_paid", "member_hours_per_day")
+# Regime settings that may differ between communities (committee attributes, online channel,
+# and the escalation delay, which the routing variant of each community carries).
+LOCAL_REGIME = ("committee_visit_rate", "online_channel", "member_paid", "member_hours_per_day",
+                "escalation_delay_days")
+ROUTING_REGIME = ("escalation_delay_days",)
 
 
 def institution_switch(key: str) -> str | None:
@@ -312,8 +315,10 @@ def apply_event(model, ev: TimelineEvent, mask: np.ndarray) -> None:
             model.set_local_regime(parts[1], v, mask)
 
 
-def routing_key(scenario, switches: dict[str, bool], switched: dict[str, bool] | None = None) -> tuple:
-    return (scenario.regime, json.dumps(scenario.regime_settings.model_dump(mode="json"), sort_keys=True),
+def routing_key(scenario, switches: dict[str, bool], switched: dict[str, bool] | None = None,
+                settings=None) -> tuple:
+    settings = scenario.regime_settings if settings is None else settings
+    return (scenario.regime, json.dumps(settings.model_dump(mode="json"), sort_keys=True),
             tuple(sorted(k for k, v in switches.items() if v)), tuple(sorted((switched or {}).items())))
 
 

@@ -63,6 +63,7 @@ EVENTS = {
     "outsourcing_some": {"communities": [0, 1], "set": {"pilots.ngo_outsourcing": True}},
     "regime_setting_some": {"communities": [2, 3], "set": {"regime_settings.member_paid": False,
                                                              "regime_settings.member_hours_per_day": 6.0}},
+    "escalation_delay_some": {"communities": [1, 6], "set": {"regime_settings.escalation_delay_days": 8}},
 }
 
 
@@ -330,7 +331,8 @@ def test_invariants_hold_with_institutions_switched_in_some_communities(regime, 
         {"day": 3, "communities": [1, 2], "set": {f"institutions.{n}": True for n in names[1::2]}},
         {"day": 6, "communities": [2], "set": {"institutions.regional_centre.staff": 5.0,
                                                "institutions.dispatched_agencies.staff_per_community": 1.0,
-                                               "regime_settings.online_channel": False}},
+                                               "regime_settings.online_channel": False,
+                                               "regime_settings.escalation_delay_days": 4}},
         {"day": 10, "set": {"regime": to}},
         {"day": 14, "communities": [0, 1], "set": {f"institutions.{n}": True for n in names}},
         {"day": 18, "communities": [2], "set": {f"institutions.{n}": False for n in names}},
@@ -361,3 +363,15 @@ def test_an_area_wide_institution_cannot_be_switched_in_some_communities(monkeyp
     text = str(err.value)
     assert "'institutions.area_wide' applies to all communities (area_wide acts area-wide" in text, text
     assert "\n" not in text
+
+
+def test_escalation_delay_in_some_communities_follows_their_routing():
+    m = run(district(timeline=[{"day": D, "communities": [3, 4], "set": {"regime_settings.escalation_delay_days": 9}}]))
+    rt = m.routing
+    street = LEVELS.index("street")
+    delay = rt.min_days[rt.variant_of, street] - rt.min_days[0, street]
+    assert (delay[[3, 4]] == 9 - REGIMES["hybrid"].escalation_delay_days).all()
+    assert (np.delete(delay, [3, 4]) == 0).all()
+    b = m.cases
+    late = np.flatnonzero((b.detected[: b.size] >= D) & np.isin(b.community[: b.size], [3, 4]))
+    assert (b.variant[late] == rt.variant_of[3]).all()
