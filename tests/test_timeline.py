@@ -19,8 +19,7 @@ import pandas as pd
 import pytest
 
 from govsim import GovernanceModel, scenario_from_dict
-from govsim.cases import OPEN
-from govsim.cases import HOTLINE
+from govsim.cases import HOTLINE, OPEN
 from govsim.regimes import AGENCY, CENTRE, COUNCIL, LEVELS, REGIMES
 from govsim.scenario import ScenarioError, read_toml
 
@@ -322,8 +321,9 @@ def test_institution_switch_value_must_be_true_or_false():
 def test_invariants_hold_with_institutions_switched_in_some_communities(regime, to):
     """Every institution switched on and off in some communities, per-community settings and a
     regime switch: money is conserved and the case table stays consistent, day by day."""
-    from govsim.institutions import INSTITUTIONS
     from test_invariants import check_common, open_cases_from_table
+
+    from govsim.institutions import INSTITUTIONS
 
     names = sorted(INSTITUTIONS)
     timeline = [
