@@ -375,3 +375,15 @@ def test_escalation_delay_in_some_communities_follows_their_routing():
     b = m.cases
     late = np.flatnonzero((b.detected[: b.size] >= D) & np.isin(b.community[: b.size], [3, 4]))
     assert (b.variant[late] == rt.variant_of[3]).all()
+
+
+def test_pilots_in_some_communities_mobilise_and_fund_only_there():
+    m = GovernanceModel(scenario_from_dict(district(timeline=[
+        {"day": 5, "communities": [1, 2], "set": {"pilots.party_co_governance": True,
+                                                  "pilots.participatory_budget": True}},
+        {"day": 20, "communities": [3], "set": {"pilots.participatory_budget": True}}])))
+    m.run(21)
+    assert m.volunteers.party_bonus.tolist() == [0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    budget = installed(m, "participatory_budget")
+    paid = m.ledger.balance[budget.fund_accounts]
+    assert (paid[[1, 2, 3]] > 0).all() and (np.delete(paid, [1, 2, 3]) == 0).all()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from govsim.institutions.base import Institution, due
@@ -34,13 +35,28 @@ class PartyCoGovernance(Institution):
     label_zh = "党建引领“一核多元”共治"
     Settings = Settings
     per_community = True
-    local_settings = frozenset({"board_interval_days", "cases_per_meeting"})
+    local_settings = frozenset({"board_interval_days", "cases_per_meeting", "mobilisation"})
 
     def install(self) -> None:
-        m = self.m
-        m.volunteers.party_bonus = self.s.mobilisation
+        self._mobilise()
         self.meetings = 0
         self.resolved = 0
+
+    def _mobilise(self) -> None:
+        """Party members are mobilised as volunteers where the board acts."""
+        mob = self.val("mobilisation")
+        self.m.volunteers.party_bonus = mob if self.everywhere and np.ndim(mob) == 0 else \
+            np.broadcast_to(mob, (self.C,)) * self.on
+
+    def switched(self, was) -> None:
+        self._mobilise()
+
+    def settings_changed(self) -> None:
+        self._mobilise()
+
+    def uninstall(self) -> None:
+        super().uninstall()
+        self.m.volunteers.party_bonus = 0.0
 
     def begin_day(self, day: int) -> None:
         m = self.m
