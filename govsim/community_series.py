@@ -11,7 +11,8 @@ are the community's value at the end of the day:
 * ``participation_rate``                      share of adults and elderly active in 30 days
 * ``mean_satisfaction``, ``mean_trust_gov``, ``mean_trust_comm``
 * ``local_migrant_satisfaction_gap``          locals' minus migrants' mean satisfaction
-* ``on_<switch>``                             whether a pilot switched by a timeline is on there
+* ``on_<switch>``                             whether a pilot (or an institution) switched by a
+                                              timeline is on there
 
 Residents are stored by community (``structure.community_start``), so the resident-level
 means are one ``np.add.reduceat`` over a stacked array per day; case flows are bincounts over
@@ -55,14 +56,20 @@ class CommunitySeries:
         self.track(model.scenario.timeline)
 
     def track(self, events) -> None:
-        """Pilots a timeline switches: keep their per-community on/off state, day by day."""
-        from govsim.timeline import pilot_switches
+        """Pilots and institutions a timeline switches: keep their per-community on/off
+        state, day by day."""
+        from govsim.institutions import PILOT_INSTITUTIONS
+        from govsim.timeline import institution_switch, pilot_switches
 
         keys = pilot_switches()
+        pilot_of = {name: switch for switch, name in PILOT_INSTITUTIONS.items()}
         for ev in events:
             for k in ev.set:
                 if k in keys:
                     self.flags.setdefault(keys[k], [])
+                elif institution_switch(k) is not None:
+                    name = institution_switch(k)
+                    self.flags.setdefault(pilot_of.get(name, name), [])
 
     # ---------------------------------------------------------------- flows, as they happen
     def arrived(self, community: np.ndarray) -> None:
@@ -85,7 +92,7 @@ class CommunitySeries:
         pop = model.population
         row = self.data[self.days]
         for switch, days in self.flags.items():
-            days.append(model.switch_on[switch].copy())
+            days.append(model.switch_on[switch].copy() if switch in model.switch_on else model.acting(switch))
         row[:, : len(FLOWS)] = self.today
         self.today[:] = 0.0
         k = len(FLOWS)

@@ -27,7 +27,7 @@ def ladder(m, day: int) -> np.ndarray:
     for inst in m.hooks["co_decides"]:
         d = inst.co_decides(day)
         if d is not None:
-            co |= d
+            co |= d if inst.everywhere else d & inst.on
     partner = involved & co
     admin = np.array([m.committees[c].admin_share for c in range(C)])
     selfgov = partner & (self_res >= 0.85 * np.maximum(res, 1)) & (admin <= 0.5)

@@ -58,7 +58,7 @@ class Meetings:
         com = m.committees[c]
         m.ledger.transfer(com.account, m.acct["suppliers"], MEETING_COST, "committee_spending")
         self.present[take] = True
-        outcomes = sum(inst.at_meeting(c, take, day) for inst in m.hooks["at_meeting"])
+        outcomes = sum(inst.at_meeting(c, take, day) for inst in m.hooks["at_meeting"] if inst.on[c])
         self.present[take] = False
         self.outcomes += outcomes
         if outcomes:

@@ -68,7 +68,7 @@ from govsim.regimes import (
 )
 from govsim.regimes import NGO as NGO_LEVEL
 from govsim.scenario import GovernanceScenario, scenario_from_dict
-from govsim.timeline import Timeline, routing_key
+from govsim.timeline import LOCAL_REGIME, ROUTING_REGIME, Timeline, routing_key
 from govsim.volunteers import Volunteers
 
 NON_ELDERLY_ONLINE_SHIFT = 0.8  # the young and working-age report online more readily
@@ -145,7 +145,11 @@ class GovernanceModel(mesa.Model):
         self.need_relief = None
         self.need_category_p = NEED_CATEGORY_P.copy()
 
-        # Institutions: configure (policies others read), then install.
+        # Institutions: configure (policies others read), then install. Timeline events may
+        # switch any institution in some communities (inst_on) and give settings per community.
+        self.local_settings: dict[tuple[str, str], np.ndarray] = {}
+        self.inst_on: dict[str, np.ndarray] = {}
+        self.local_regime: dict[str, np.ndarray] = {}
         self.installed = [INSTITUTIONS[name](self, self._settings_for(name)) for name in self.institutions.names]
         for inst in self.installed:
             inst.configure()
@@ -226,18 +230,50 @@ class GovernanceModel(mesa.Model):
 
     # ------------------------------------------------------------------ timeline events
     def reroute(self) -> None:
-        """Per community: the routing variant of its regime and the switches on there."""
+        """Per community: the routing variant of its regime, the pilots on there and the
+        institutions a timeline event switched there; then every installed institution's
+        ``on`` mask follows the institutions of its communities' variants."""
         sc = self.scenario
         keys: dict[tuple, list[int]] = {}
         for c in range(self.structure.n_communities):
             on = {k: bool(m[c]) for k, m in self.switch_on.items()}
-            keys.setdefault(routing_key(sc, on), []).append(c)
+            sw = {k: bool(m[c]) for k, m in self.inst_on.items()}
+            keys.setdefault(routing_key(sc, on, sw, self._regime_settings_at(c)), []).append(c)
         for key, comms in keys.items():
             if key not in self.routing.keys:
-                on = {k: bool(self.switch_on[k][comms[0]]) for k in self.switch_on}
-                inst = compile_institutions(sc.regime, sc.regime_settings, on)
+                c0 = comms[0]
+                on = {k: bool(self.switch_on[k][c0]) for k in self.switch_on}
+                sw = {k: bool(m[c0]) for k, m in self.inst_on.items()}
+                inst = compile_institutions(sc.regime, self._regime_settings_at(c0), on, sw)
                 self.routing.variant(key, inst)
             self.routing.variant_of[comms] = self.routing.keys.index(key)
+        for inst in getattr(self, "installed", ()):
+            new = self.acting(inst.name)
+            if not np.array_equal(new, inst.on):
+                was = inst.on.copy()
+                inst.on[:] = new
+                inst.switched(was)
+                if inst.name in self._need_relief:  # no relief from it where it is off
+                    self.set_need_relief(inst.name, self._need_relief[inst.name] * inst.on[:, None])
+
+    def _regime_settings_at(self, c: int):
+        """The scenario's regime settings, with the routing fields set for community ``c``."""
+        rs = self.scenario.regime_settings
+        upd = {f: a[c].item() for f, a in self.local_regime.items() if f in ROUTING_REGIME}
+        return rs.model_copy(update=upd) if upd else rs
+
+    def acting(self, name: str) -> np.ndarray:
+        """Per community: whether institution ``name`` acts there (is in its routing variant)."""
+        rt = self.routing
+        has = np.array([name in v.names for v in rt.variants], dtype=bool)
+        return has[rt.variant_of]
+
+    def _compile_global(self):
+        """The institutions on in any community (installed), compiled for the whole area."""
+        sc = self.scenario
+        return compile_institutions(sc.regime, sc.regime_settings,
+                                    {k: bool(m.any()) for k, m in self.switch_on.items()},
+                                    {k: bool(m.any()) for k, m in self.inst_on.items()})
 
     def add_timeline(self, events: list[dict]) -> None:
         """Add timeline events to a model before it runs (e.g. a treatment assigned from the
@@ -254,42 +290,52 @@ class GovernanceModel(mesa.Model):
     def switch_institution(self, switch: str, where: np.ndarray, on: bool) -> None:
         """A timeline event switches a pilot institution on or off in communities ``where``;
         the first time it is switched on, it is installed (that day)."""
-        from govsim.institutions import PILOT_INSTITUTIONS
-
         mask = self.switch_on.setdefault(switch, np.zeros(self.structure.n_communities, dtype=bool))
         mask[where] = on
-        name = PILOT_INSTITUTIONS[switch]
-        inst = next((i for i in self.installed if i.name == name), None)
-        if inst is None and mask.any():
-            inst = INSTITUTIONS[name](self, self._settings_for(name))
-            inst.on = mask.copy()
+        self.institutions_changed()
+
+    def switch_regime_institution(self, name: str, where: np.ndarray, on: bool) -> None:
+        """A timeline event adds (``on``) or removes any institution in communities ``where``
+        (e.g. no hotline in 10 of 45 communities, disaster bodies in a few)."""
+        if name not in self.inst_on:
+            self.inst_on[name] = self.acting(name).copy()
+        self.inst_on[name][where] = on
+        self.institutions_changed()
+
+    def institutions_changed(self) -> None:
+        """Recompile, reroute, and install institutions now on somewhere for the first time
+        (their ``on`` mask set before they configure and install)."""
+        self.institutions = self._compile_global()
+        self.reroute()
+        added = [INSTITUTIONS[n](self, self._settings_for(n)) for n in self.institutions.names
+                 if not any(i.name == n for i in self.installed)]
+        for inst in added:
+            inst.on = self.acting(inst.name).copy()
             inst.configure()
             inst.install()
             self.installed.append(inst)
+        if added:
             self._index_hooks()
-        elif inst is not None:
-            inst.on[:] = mask
-        self.institutions = compile_institutions(self.scenario.regime, self.scenario.regime_settings,
-                                                 {k: bool(m.any()) for k, m in self.switch_on.items()})
 
-    def scenario_changed(self, old) -> None:
+    def scenario_changed(self, old, force: frozenset = frozenset()) -> None:
         """A timeline event changed the scenario (regime, settings, parameters): swap the
-        regime's institutions and refresh what is read from the scenario at build."""
+        regime's institutions, restaff government and committees from the new regime data,
+        and refresh what is read from the scenario at build."""
         sc = self.scenario
-        from govsim.institutions import PILOT_INSTITUTIONS
-
-        pilots = {PILOT_INSTITUTIONS[k] for k, m in self.switch_on.items() if m.any() and k in PILOT_INSTITUTIONS}
-        new = compile_institutions(sc.regime, sc.regime_settings,
-                                   {k: bool(m.any()) for k, m in self.switch_on.items()})
+        old_data = self.institutions.data
+        new = self._compile_global()
         keep = set(new.names)
-        for inst in [i for i in self.installed if i.name not in keep and i.name not in pilots]:
+        for inst in [i for i in self.installed if i.name not in keep]:
             inst.uninstall()
             self.installed.remove(inst)
         self.institutions = new
-        added = [INSTITUTIONS[n](self, self._settings_for(n)) for n in new.names
-                 if not any(i.name == n for i in self.installed)]
         for inst in self.installed:  # new settings for the institutions that stay
             inst.s = self._settings_for(inst.name)
+        self.reroute()
+        added = [INSTITUTIONS[n](self, self._settings_for(n)) for n in new.names
+                 if not any(i.name == n for i in self.installed)]
+        for inst in added:
+            inst.on = self.acting(inst.name).copy()
         for inst in added:
             inst.configure()
         for inst in added:
@@ -297,13 +343,65 @@ class GovernanceModel(mesa.Model):
         self.installed += added
         self.installed.sort(key=lambda i: new.names.index(i.name) if i.name in new.names else len(new.names))
         self._index_hooks()
-        data = new.data
-        for com in self.committees:
-            com.visit_share = data.committee_visit_rate
-        self.online_open[:] = data.online_channel
+        self.restaff(old_data, new.data, force)
         c = sc.cases
         self.class_p = class_probabilities([c.general_share, c.coordination_share, c.emergency_share,
                                             c.approval_share])
+
+    def restaff(self, old, new, force: frozenset = frozenset()) -> None:
+        """After a regime or regime-setting change: government staffing and push-down, who
+        pays committee members and their hours, visits and the online channel follow the new
+        regime data (fields that did not change are left as they are; ``force``: fields an
+        event set for all communities)."""
+        changed = {f for f in type(new).model_fields if getattr(old, f) != getattr(new, f)} | set(force)
+        for f in changed & set(LOCAL_REGIME):
+            self.local_regime.pop(f, None)  # set again for all communities
+        if changed & {"street_staff_per_10k", "district_staff_per_10k", "admin_pushdown"}:
+            self.government.restaff(new, self.committees)
+        if "member_paid" in changed or "member_hours_per_day" in changed:
+            for com in self.committees:
+                com.member_paid = new.member_paid
+                com.member_hours = new.member_hours_per_day
+        if "committee_visit_rate" in changed:
+            for com in self.committees:
+                com.visit_share = new.committee_visit_rate
+        if "online_channel" in changed:
+            self.online_open[:] = new.online_channel
+        if "meeting_interval_days" in changed:
+            self.meetings.interval = new.meeting_interval_days
+            self.meetings.offset = np.arange(self.structure.n_communities) % new.meeting_interval_days
+
+    def set_local_regime(self, field: str, value, where: np.ndarray) -> None:
+        """A regime setting in some communities only (``govsim.timeline.LOCAL_REGIME``)."""
+        data = self.institutions.data
+        arr = self.local_regime.get(field)
+        if arr is None:
+            arr = self.local_regime[field] = np.full(self.structure.n_communities, getattr(data, field))
+        arr[where] = value
+        for c in np.flatnonzero(where):
+            com = self.committees[c]
+            if field == "committee_visit_rate":
+                com.visit_share = float(value)
+            elif field == "member_paid":
+                com.member_paid = bool(value)
+            elif field == "member_hours_per_day":
+                com.member_hours = float(value)
+        if field == "online_channel":
+            self.online_open[where] = bool(value)
+        if field in ROUTING_REGIME:  # carried by the communities' routing variants
+            self.reroute()
+
+    def set_local_setting(self, name: str, field: str, value, where: np.ndarray) -> None:
+        """Institution ``name``'s setting ``field`` in communities ``where`` only."""
+        arr = self.local_settings.get((name, field))
+        if arr is None:
+            inst = next((i for i in self.installed if i.name == name), None)
+            base = getattr(inst.s if inst is not None else self._settings_for(name), field)
+            arr = self.local_settings[(name, field)] = np.full(self.structure.n_communities, base)
+        arr[where] = value
+        for inst in self.installed:
+            if inst.name == name:
+                inst.settings_changed()
 
     def clear_need_relief(self, source: str) -> None:
         if self._need_relief.pop(source, None) is not None:
@@ -463,8 +561,13 @@ class GovernanceModel(mesa.Model):
                     n.income_month += float(paid.sum())
                     n.supervise(n.supervised)
                     n.adjust_staff(p.wage_per_day)
-        if p.incubation_per_year * data.ngo_support > 0:
-            born = self.rng.poisson(p.incubation_per_year * data.ngo_support / 365.0, self.structure.n_communities)
+        support = data.ngo_support
+        if len(self.routing.variants) > 1:  # institutions differ between communities
+            per = np.array([v.data.ngo_support for v in self.routing.variants])[self.routing.variant_of]
+            if (per != per[0]).any():
+                support = per
+        if np.any(p.incubation_per_year * support > 0):
+            born = self.rng.poisson(p.incubation_per_year * support / 365.0, self.structure.n_communities)
             for c in np.flatnonzero(born):
                 for _ in range(int(born[c])):
                     self.add_ngo(int(c), staff=p.initial_staff / 2.0)
@@ -495,7 +598,24 @@ class GovernanceModel(mesa.Model):
         cap[h.slice(STREET)] = self.government.street_capacity()
         cap[h.slice(DISTRICT)] = self.government.district_capacity()
         for inst in self.hooks["capacity"]:
-            inst.capacity(cap, skill)
+            if inst.everywhere:
+                inst.capacity(cap, skill)
+            else:  # its levels keep what they had where it is off
+                off = self._off_handlers(inst.on)
+                cap0, skill0 = cap[off], skill[off]
+                inst.capacity(cap, skill)
+                cap[off], skill[off] = cap0, skill0
+
+    def _off_handlers(self, on: np.ndarray) -> np.ndarray:
+        """Handler instances (community levels and grids) of the communities not in ``on``."""
+        h = self.handlers
+        off = np.zeros(h.total, dtype=bool)
+        for lvl in range(len(LEVELS)):
+            if lvl == GRID:
+                off[h.slice(GRID)] = ~on[self.structure.grid_community]
+            elif lvl not in (STREET, DISTRICT):
+                off[h.slice(lvl)] = ~on
+        return off
 
     def _gain(self, o: np.ndarray, lvl: np.ndarray) -> np.ndarray:
         """Per worked case: access at the point of service, and emergency preparedness."""
@@ -504,7 +624,10 @@ class GovernanceModel(mesa.Model):
         em = book.cls[o] == EMERGENCY
         if em.any():
             g = g.copy()
-            g[em] *= self.emergency_gain[book.community[o[em]]] * (1.0 + self.onsite_gain * book.onsite[o[em]])
+            og = self.onsite_gain  # an array where a timeline set it per community
+            if np.ndim(og):
+                og = og[book.community[o[em]]]
+            g[em] *= self.emergency_gain[book.community[o[em]]] * (1.0 + og * book.onsite[o[em]])
         return g
 
     def _cases_day(self, d: int, rng: np.random.Generator) -> None:
@@ -523,11 +646,14 @@ class GovernanceModel(mesa.Model):
             # Report to the committee (community channel); severe cases are reported sooner.
             sev = 0.3 * book.severity[new]
             book.p_self[new] = sigmoid(pop.logit(r, sc.cases.report_base) + sev)
-            if self.institutions.data.online_channel:
+            if "online_channel" in self.local_regime:  # open in some communities only
+                zo = pop.logit(r, sc.cases.online_report_base) + NON_ELDERLY_ONLINE_SHIFT * (pop.age[r] != 2)
+                book.p_online[new] = np.where(self.online_open[book.community[new]], sigmoid(zo), 0.0)
+            elif self.institutions.data.online_channel:
                 zo = pop.logit(r, sc.cases.online_report_base) + NON_ELDERLY_ONLINE_SHIFT * (pop.age[r] != 2)
                 book.p_online[new] = sigmoid(zo)
             for inst in self.hooks["arrival"]:
-                inst.arrival(new)
+                inst.arrival(new if inst.everywhere else new[inst.on[book.community[new]]])
             if self.cseries is not None:
                 self.cseries.arrived(book.community[new])
         # Detection: self-report, committee visits, building heads, online, hotline, and
@@ -543,13 +669,18 @@ class GovernanceModel(mesa.Model):
             p[:, ONLINE] = book.p_online[pend]
             p[:, HOTLINE] = book.p_hotline[pend]
             for inst in self.hooks["detection"]:
+                rows = None if inst.everywhere else inst.on[book.community[pend]]
                 for channel, q in inst.detection(pend):
-                    p[:, channel] = 1.0 - (1.0 - p[:, channel]) * (1.0 - q)
+                    if rows is None:
+                        p[:, channel] = 1.0 - (1.0 - p[:, channel]) * (1.0 - q)
+                    else:  # only where it is on
+                        q = np.broadcast_to(q, (len(pend),))[rows]
+                        p[rows, channel] = 1.0 - (1.0 - p[rows, channel]) * (1.0 - q)
             found = book.detect(d, rng, p)
             by_resident = np.isin(book.channel[found], RESIDENT_CHANNELS)
             pop.mark_active(book.resident[found[by_resident]], d, "reports", 0.5, unique=False)
             for inst in self.hooks["on_detected"]:
-                inst.on_detected(found, d)
+                inst.on_detected(found if inst.everywhere else found[inst.on[book.community[found]]], d)
 
         self._capacities()
         res, esc, worked = book.handle(d, rng, self._capacity, self._skill, sc.cases.fester_days, gain=self._gain)
@@ -587,7 +718,7 @@ class GovernanceModel(mesa.Model):
         if self.cseries is not None:
             self.cseries.resolved(book.community[idx], d - book.arisen[idx])
         for inst in self.hooks["on_resolved"]:
-            inst.on_resolved(idx, d)
+            inst.on_resolved(idx if inst.everywhere else idx[inst.on[book.community[idx]]], d)
 
     def on_escalated(self, idx: np.ndarray) -> None:
         """A case passed up the chain: its resident trusts the level that failed a bit less."""

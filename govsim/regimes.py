@@ -388,9 +388,12 @@ class Routing:
         return bool((self.chains[np.unique(self.variant_of)] == level).any())
 
 
-def compile_institutions(regime: str, settings: RegimeSettings | None, pilots: dict[str, bool]) -> Institutions:
+def compile_institutions(regime: str, settings: RegimeSettings | None, pilots: dict[str, bool],
+                         switched: dict[str, bool] | None = None) -> Institutions:
     """Base regime data -> scenario overrides -> institutions (regime's and pilots') -> arrays.
 
+    ``switched`` adds (True) or removes (False) institutions by name on top of the regime's
+    and the pilots' (a timeline event switching an institution in some communities).
     Each institution may rewrite the routing data (``adjust_routing``), in install order.
     """
     from govsim.institutions import INSTITUTIONS, PILOT_INSTITUTIONS
@@ -402,6 +405,9 @@ def compile_institutions(regime: str, settings: RegimeSettings | None, pilots: d
         data = settings.apply(data)
     active = tuple(name for name, on in pilots.items() if on is True and name in PILOT_INSTITUTIONS)
     names = tuple(dict.fromkeys((*data.institutions, *(PILOT_INSTITUTIONS[p] for p in active))))
+    if switched:
+        names = tuple(n for n in names if switched.get(n, True)) + tuple(
+            n for n, on in switched.items() if on and n not in names)
     for name in names:
         data = INSTITUTIONS[name].adjust_routing(data)
     return Institutions(name=regime, data=RegimeData.model_validate(data.model_dump()), pilots=active, names=names)

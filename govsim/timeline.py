@@ -18,16 +18,24 @@ A scenario's ``[[timeline]]`` array lists events::
 ``set`` keys:
 
 * ``pilots.<switch>`` (and ``committees.owners_committees``): switch a pilot institution on
-  or off; for institutions that act per community (grid management, deliberation council,
-  participatory budget, party co-governance) in the selected communities only; the first
-  time one is switched on it is installed that day.
+  or off in the selected communities; the first time one is switched on it is installed
+  that day.
+* ``institutions.<name>`` = true/false: switch any institution (a regime's own too, e.g. no
+  ``hotline`` in 10 of 45 communities) on or off in the selected communities: their routing
+  is recompiled with or without its level, and it acts, pays and staffs only there.
 * ``regime``: switch the regime (all communities): the old regime's institutions that the
-  new one lacks are uninstalled, the new ones installed, and the routing recompiled.
+  new one lacks are uninstalled, the new ones installed, the routing recompiled, and
+  government staffing and payroll, committee members' pay and hours follow the new regime
+  data (:meth:`GovernanceModel.restaff`).
 * ``regime_settings.<field>``, ``institutions.<name>.<field>``, ``<section>.<field>`` for
   ``cases``, ``behaviour``, ``committees``, ``government``, ``ngos`` and the ``[pilots]``
   parameters: new values (all communities); read from that day on wherever the model reads
   them daily. ``population``, ``communities``, ``network``, ``seed`` and ``steps`` fix the
   built world and cannot change mid-run.
+* With a selection other than ``"all"``: ``institutions.<name>.<field>`` for the fields the
+  institution lists in ``local_settings`` (kept per community in ``model.local_settings``),
+  and ``regime_settings.<field>`` for :data:`LOCAL_REGIME`. Every other key is rejected with a
+  one-line error naming it (:func:`subset_error`).
 
 **Cases in progress finish on their old route**: a case keeps the routing it was triaged by
 (:class:`govsim.regimes.Routing`) until it closes; cases detected from the event's day on
@@ -89,6 +97,61 @@ def per_community_keys() -> set[str]:
     return {k for k, p in pilot_switches().items() if INSTITUTIONS[PILOT_INSTITUTIONS[p]].per_community}
 
 
+# Regime settings that may differ between communities (committee attributes, online channel,
+# and the escalation delay, which the routing variant of each community carries).
+LOCAL_REGIME = ("committee_visit_rate", "online_channel", "member_paid", "member_hours_per_day",
+                "escalation_delay_days")
+ROUTING_REGIME = ("escalation_delay_days",)
+
+
+def institution_switch(key: str) -> str | None:
+    """``institutions.<name>`` (no field) switches institution ``name``: its name, else None."""
+    from govsim.institutions import INSTITUTIONS
+
+    parts = key.split(".")
+    return parts[1] if len(parts) == 2 and parts[0] == "institutions" and parts[1] in INSTITUTIONS else None
+
+
+def pilot_key_of(name: str) -> str | None:
+    """The pilot switch key (``pilots.<switch>``) of a pilot institution, else None."""
+    from govsim.institutions import PILOT_INSTITUTIONS
+
+    for key, switch in pilot_switches().items():
+        if PILOT_INSTITUTIONS[switch] == name:
+            return key
+    return None
+
+
+def subset_error(key: str) -> str | None:
+    """Why ``key`` cannot target some communities only (None if it can)."""
+    from govsim.institutions import INSTITUTIONS
+
+    if key in per_community_keys():
+        return None
+    parts = key.split(".")
+    name = institution_switch(key)
+    if name is not None:
+        return None if INSTITUTIONS[name].per_community else \
+            f"{name} acts area-wide and cannot be switched in some communities only"
+    if key in pilot_switches():
+        return "this institution acts area-wide and cannot be switched in some communities only"
+    if key == "regime":
+        return ('the regime is switched for the whole area; to add or remove one institution in some '
+                'communities use "institutions.<name>" = true/false')
+    if parts[0] == "institutions" and len(parts) == 3 and parts[1] in INSTITUTIONS:
+        cls = INSTITUTIONS[parts[1]]
+        if cls.per_community and parts[2] in cls.local_settings:
+            return None
+        ok = sorted(cls.local_settings) if cls.per_community else []
+        return (f"per community only: {', '.join(ok)}" if ok else
+                f"none of {parts[1]}'s settings can differ between communities")
+    if parts[0] == "regime_settings":
+        if len(parts) == 2 and parts[1] in LOCAL_REGIME:
+            return None
+        return "per community only: " + ", ".join(f"regime_settings.{f}" for f in LOCAL_REGIME)
+    return "scenario parameters are read area-wide"
+
+
 def check_event(i: int, ev: TimelineEvent, spec_data: dict[str, Any], steps: int, validate) -> None:
     """One-line errors for event ``i``: day out of range, unknown key, a value invalid for the
     key, a key that cannot target some communities. ``validate(data)`` validates a scenario
@@ -104,13 +167,22 @@ def check_event(i: int, ev: TimelineEvent, spec_data: dict[str, Any], steps: int
     for key, value in ev.set.items():
         head = key.split(".")[0]
         if head in FIXED or (head not in SECTIONS and key != "regime"):
-            allowed = "regime, " + ", ".join(f"{s}.<field>" for s in SECTIONS)
+            allowed = "regime, " + ", ".join(f"{s}.<field>" for s in SECTIONS) + ", institutions.<name>"
             raise ValueError(f"{where}.set: key {key!r} cannot change mid-run; allowed: {allowed}")
-        if subset and key not in per_community_keys():
-            raise ValueError(
-                f"{where}.set: {key!r} applies to all communities; allowed with a community selection: "
-                + ", ".join(sorted(per_community_keys()))
-            )
+        if subset:
+            why = subset_error(key)
+            if why is not None:
+                raise ValueError(f"{where}.set: {key!r} applies to all communities ({why}); "
+                                 f"use communities = \"all\"")
+        name = institution_switch(key)
+        if name is not None:
+            if not isinstance(value, bool):
+                raise ValueError(f"{where}.set.{key} = {value!r} is invalid; allowed: true (switch "
+                                 f"{name} on) or false (off)")
+            pk = pilot_key_of(name)
+            if pk is None:
+                continue
+            key = pk  # a pilot institution: validated as its [pilots] switch
         if key == "regime":
             data = {**spec_data, "regime": value}
         else:
@@ -194,26 +266,60 @@ def apply_event(model, ev: TimelineEvent, mask: np.ndarray) -> None:
     from govsim.scenario import GovernanceScenario, ScenarioSpec, _tuplify, apply_overrides
 
     switches = pilot_switches()
-    changes = {k: v for k, v in ev.set.items() if k not in switches}
+    subset = ev.communities != "all"
+    toggles, local = [], []
+    changes = {}
+    for k, v in ev.set.items():
+        name = institution_switch(k)
+        if name is not None:
+            pk = pilot_key_of(name)
+            toggles.append((pk, name, v))
+        elif k in switches:
+            toggles.append((k, None, v))
+        elif subset and k != "regime":  # a per-community setting
+            local.append((k, v))
+        else:
+            changes[k] = v
     if changes:
         data = model.scenario.spec.model_dump(exclude_unset=True)
         regime = changes.pop("regime", None)
         if regime is not None:
             data["regime"] = regime
+        force = set()
+        for k in changes:  # set for all communities: per-community values end
+            parts = k.split(".")
+            if parts[0] == "institutions" and len(parts) == 3:
+                model.local_settings.pop((parts[1], parts[2]), None)
+                force.add(("institution", parts[1]))
+            elif parts[0] == "regime_settings" and len(parts) == 2:
+                force.add(parts[1])
         if changes:
             data = apply_overrides(data, changes)
         old = model.scenario
         model.scenario = GovernanceScenario(ScenarioSpec.model_validate(_tuplify(data)))
-        model.scenario_changed(old)
-    for key, value in ev.set.items():
-        if key in switches:
+        model.scenario_changed(old, frozenset(f for f in force if isinstance(f, str)))
+        for inst in model.installed:
+            if ("institution", inst.name) in force:
+                inst.settings_changed()
+    for key, name, value in toggles:
+        if key is not None:
             model.switch_institution(switches[key], mask, bool(value))
+        else:
+            model.switch_regime_institution(name, mask, bool(value))
     model.reroute()
+    for k, v in local:
+        parts = k.split(".")
+        if parts[0] == "institutions":
+            model.set_local_setting(parts[1], parts[2], v, mask)
+        else:
+            model.set_local_regime(parts[1], v, mask)
 
 
-def routing_key(scenario, switches: dict[str, bool]) -> tuple:
-    return (scenario.regime, json.dumps(scenario.regime_settings.model_dump(mode="json"), sort_keys=True),
-            tuple(sorted(k for k, v in switches.items() if v)))
+def routing_key(scenario, switches: dict[str, bool], switched: dict[str, bool] | None = None,
+                settings=None) -> tuple:
+    settings = scenario.regime_settings if settings is None else settings
+    return (scenario.regime, json.dumps(settings.model_dump(mode="json"), sort_keys=True),
+            tuple(sorted(k for k, v in switches.items() if v)), tuple(sorted((switched or {}).items())))
 
 
 __all__ = ["TimelineEvent", "Selection", "Timeline", "check_event", "select", "community_properties"]

@@ -105,7 +105,10 @@ class Volunteers:
         ok = pop.eligible[cand] & ~pop.volunteer[cand]
         base = self.m.scenario.behaviour.volunteer_base + self.recruit_bonus[self.role_community[vac]][:, None]
         hours = 7.0 * self.m.scenario.behaviour.volunteer_hours_per_day  # a role's weekly hours
-        z = (pop.disposition[cand] + pop.social_term(cand) + base + self.party_bonus * pop.party[cand]
+        party = self.party_bonus  # per community where a co-governance board acts in some only
+        if np.ndim(party):
+            party = party[self.role_community[vac]][:, None]
+        z = (pop.disposition[cand] + pop.social_term(cand) + base + party * pop.party[cand]
              - pop.w.time_cost * hours * (1.0 - pop.time_avail[cand]))
         yes = ok & (rng.random(cand.shape) < sigmoid(z))
         filled = 0

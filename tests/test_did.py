@@ -170,6 +170,23 @@ def test_treatment_errors_are_one_line(bad, message):
     assert message in str(err.value)
 
 
+@pytest.mark.parametrize("key, value", [
+    ("institutions.hotline", False), ("institutions.disaster_bodies", True),
+    ("institutions.regional_centre.staff", 4.0), ("regime_settings.member_paid", False),
+])
+def test_treatment_may_switch_any_institution_or_a_per_community_setting(key, value):
+    t = TreatmentSpec.model_validate({"set": {key: value}, "share": 0.2, "start_day": 5})
+    assert t.set == {key: value}
+
+
+def test_treatment_refuses_a_setting_that_cannot_differ_between_communities():
+    with pytest.raises(ValueError) as err:
+        TreatmentSpec.model_validate({"set": {"regime_settings.street_staff_per_10k": 3.0}, "share": 0.2,
+                                      "start_day": 5})
+    text = str(err.value)
+    assert "'regime_settings.street_staff_per_10k' cannot be given to some communities only" in text
+
+
 def test_did_experiment_end_to_end(tmp_path):
     from govsim.cli import main
     from govsim.experiment import load_experiment

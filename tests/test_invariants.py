@@ -92,9 +92,9 @@ def check_common(m):
     # (a hotline call starts at the first government level) and moves up one level at a time
     # (escalations, and sign-offs of approvals); a case resolved outside the daily handling
     # (a meeting, a board) may end with one hop to the level that resolved it.
-    inst = m.institutions
     det = np.flatnonzero((b.detected[:n] >= 0) & (b.channel[:n] != INCIDENT))
     for i in det[:300]:
+        inst = m.routing.variants[int(b.variant[i])]  # the routing the case was triaged by
         path = b.path_of(int(i))
         chain = list(inst.data.chains[CLASSES[b.cls[i]]])
         start = int(inst.first_outside[b.cls[i]]) if b.channel[i] == HOTLINE else 0

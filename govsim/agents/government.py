@@ -38,6 +38,7 @@ class Government(mesa.Agent):
                                                     s.community_registered_households().astype(float))
         self.workers = self.counted_people / g.people_per_worker
         self.assistants = self.counted_people * g.assistants_per_10k / 1e4
+        self.base_assistants = self.assistants.copy()  # before any outsourcing lets them go
         self.admin_hours_total = g.task_types * data.admin_pushdown * g.admin_hours_per_task_type
         self.admin_hours = self.admin_hours_total  # stays with the committee
         self.outsourced_admin_hours = 0.0  # done by a contracted NGO (NGO outsourcing)
@@ -61,6 +62,21 @@ class Government(mesa.Agent):
         self.admin_hours = self.admin_hours_total * (1.0 - task_share)
         self.outsourced_admin_hours = self.admin_hours_total * task_share
 
+    def outsource_in(self, task_share: float, on: np.ndarray, committees) -> None:
+        """De-administration in the communities ``on`` only (a timeline switched NGO
+        outsourcing there): their temporary staff go and their push-down share goes to the
+        contracted NGO; the other communities keep (or get back) their own."""
+        share = np.where(on, task_share, 0.0)
+        self.outsourced_share = share
+        self.assistants = np.where(on, 0.0, self.base_assistants)
+        self.admin_hours = self.admin_hours_total * (1.0 - share)
+        self.outsourced_admin_hours = self.admin_hours_total * share
+        delegated = self.params.power_and_money_follow_task
+        for c, com in enumerate(committees):
+            com.assistants = float(self.assistants[c])
+            com.admin_hours = float(self.admin_hours[c])
+            com.delegated_hours = com.admin_hours if delegated else 0.0
+
     def set_contract_share(self, contract_share: float) -> None:
         """Contracts take ``contract_share`` of all planned spending (call once every
         institution has put its staff on the payroll)."""
@@ -74,6 +90,27 @@ class Government(mesa.Agent):
         self.extra_staff[category] = (float(staff), float(wage_per_day))
 
     # ------------------------------------------------------------------ staffing
+    def restaff(self, data, committees) -> None:
+        """A regime switch mid-run: street and district staff per 10k people and the
+        administrative push-down follow the new regime data (the payroll from the next day's
+        wages on); committees get the new push-down."""
+        g = self.params
+        n_streets = int(self.street_of.max()) + 1
+        street_people = np.bincount(self.street_of, weights=self.counted_people, minlength=n_streets)
+        self.street_staff = street_people * data.street_staff_per_10k / 1e4
+        self.district_staff = float(self.counted_people.sum()) * data.district_staff_per_10k / 1e4
+        self.admin_hours_total = g.task_types * data.admin_pushdown * g.admin_hours_per_task_type
+        self.admin_hours = self.admin_hours_total * (1.0 - self.outsourced_share)
+        self.outsourced_admin_hours = self.admin_hours_total * self.outsourced_share
+        delegated = self.params.power_and_money_follow_task
+        for c, com in enumerate(committees):
+            com.admin_hours = float(self.admin_hours_in(c))
+            com.delegated_hours = com.admin_hours if delegated else 0.0
+
+    def admin_hours_in(self, c: int) -> float:
+        """Push-down hours that stay with community ``c``'s committee."""
+        return self.admin_hours[c] if np.ndim(self.admin_hours) else self.admin_hours
+
     def staff_committees(self, committees) -> None:
         delegated = self.params.power_and_money_follow_task
         for c, com in enumerate(committees):

@@ -41,16 +41,17 @@ class TreatmentSpec(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> TreatmentSpec:
-        from govsim.timeline import per_community_keys
+        from govsim.timeline import per_community_keys, subset_error
 
         if (self.share is None) == (self.count is None):
             raise ValueError("treatment: give exactly one of share (0 to 1) or count (communities)")
         if not self.set:
-            raise ValueError("treatment.set is empty; allowed: " + ", ".join(sorted(per_community_keys())))
-        bad = [k for k in self.set if k not in per_community_keys()]
-        if bad:
-            raise ValueError(f"treatment.set: {bad[0]!r} cannot be given to some communities only; allowed: "
-                             + ", ".join(sorted(per_community_keys())))
+            raise ValueError("treatment.set is empty; allowed: " + ", ".join(sorted(per_community_keys()))
+                             + ", institutions.<name>, institutions.<name>.<field>")
+        for k in self.set:  # any key a timeline event may give to some communities
+            why = subset_error(k)
+            if why is not None:
+                raise ValueError(f"treatment.set: {k!r} cannot be given to some communities only ({why})")
         return self
 
 

@@ -35,23 +35,41 @@ class AdminHierarchy(Institution):
     label = "Administrative hierarchy (appointed committee, upward appraisal)"
     label_zh = "行政层级（顾问委员会—中心管理委员会—居委会）"
     Settings = Settings
+    per_community = True
+    local_settings = frozenset({"appraisal_days", "reshuffle_below", "upward_share"})
 
     def install(self) -> None:
-        for com in self.m.committees:
-            com.upward_share = self.s.upward_share
+        self._upward()
         self.completion_sum = np.zeros(self.C)
         self.days = np.zeros(self.C)
         self.appraisals = 0
         self.reshuffles = 0
 
+    def _upward(self) -> None:
+        for c, com in enumerate(self.m.committees):
+            com.upward_share = self.at("upward_share", c) if self.on[c] else 0.0
+
+    def switched(self, was) -> None:
+        self._upward()
+
+    def settings_changed(self) -> None:
+        self._upward()
+
+    def uninstall(self) -> None:
+        super().uninstall()
+        for com in self.m.committees:
+            com.upward_share = 0.0
+
     def end_day(self, day: int) -> None:
         m = self.m
         self.completion_sum += [c.admin_completion for c in m.committees]
         self.days += 1
-        for c in due(day, self.s.appraisal_days, self.C):
+        for c in due(day, self.val("appraisal_days"), self.C):
+            if not self.on[c]:
+                continue
             score = self.completion_sum[c] / max(self.days[c], 1)
             self.appraisals += 1
-            if score < self.s.reshuffle_below:
+            if score < self.at("reshuffle_below", int(c)):
                 self.reshuffles += 1
                 m.committees[c].replace_members(m.rng, day)
             self.completion_sum[c] = 0.0

@@ -51,6 +51,8 @@ class MemberAssembly(Institution):
     label = "Member assembly and committee elections"
     label_zh = "社区成员（代表）大会与居委会选举"
     Settings = Settings
+    per_community = True
+    local_settings = frozenset({"session_interval_days", "consent_threshold", "extra_session_share", "term_days"})
 
     def install(self) -> None:
         m, s = self.m, self.m.structure
@@ -80,7 +82,7 @@ class MemberAssembly(Institution):
     # ------------------------------------------------------------------ sessions
     def begin_day(self, day: int) -> None:
         m = self.m
-        regular = set(due(day, self.s.session_interval_days, self.C).tolist())
+        regular = set(due(day, self.val("session_interval_days"), self.C).tolist())
         book = m.cases
         o = book.open_idx
         waiting = o[(book.cls[o] == APPROVAL) & ~OUTSIDE[book.level[o]]]  # proposals still in the community
@@ -89,13 +91,15 @@ class MemberAssembly(Institution):
         # Regular sessions, and communities where proposals wait and an extra session may be asked.
         asking = np.flatnonzero((queue > 0) & (day - self.last_session >= 14))
         for c in sorted(regular.union(asking.tolist())):
+            if not self.on[c]:
+                continue
             reps = self.reps[c]
             extra = False
             if c not in regular:
                 if len(reps) == 0:
                     continue
                 ask = m.rng.random(len(reps)) < sigmoid(pop.disposition[reps] + 0.3 * queue[c] - 2.0)
-                extra = ask.sum() >= self.s.extra_session_share * len(reps)
+                extra = ask.sum() >= self.at("extra_session_share", c) * len(reps)
                 if not extra:
                     continue
             self._session(c, day, waiting[book.community[waiting] == c], extra)
@@ -121,7 +125,7 @@ class MemberAssembly(Institution):
         if units:
             votes = votes + m.rng.binomial(units, p_yes.mean(axis=1))
         yes = votes / (len(present) + units)
-        passed = proposals[yes > self.s.consent_threshold]
+        passed = proposals[yes > self.at("consent_threshold", c)]
         self.proposals_passed += len(passed)
         self.proposals_rejected += len(proposals) - len(passed)
         if len(passed):
@@ -129,8 +133,9 @@ class MemberAssembly(Institution):
 
     # ------------------------------------------------------------------ elections
     def end_day(self, day: int) -> None:
-        for c in due(day, self.s.term_days, self.C):
-            self._election(int(c), day)
+        for c in due(day, self.val("term_days"), self.C):
+            if self.on[c]:
+                self._election(int(c), day)
 
     def _election(self, c: int, day: int) -> None:
         m = self.m

@@ -28,6 +28,17 @@ Per community: ``on`` is a boolean mask over communities. An institution whose c
 scenario timeline can switch it on in k of N communities; the case routing of each
 community follows its own set of institutions (:class:`govsim.regimes.Routing`).
 Institutions with ``per_community = False`` act in every community (``on`` is all true).
+The model keeps every hook that takes cases (``arrival``, ``detection``, ``on_detected``,
+``capacity``, ``on_resolved``, ``at_meeting``, ``co_decides``) to the communities where an
+institution is on; its own ``begin_day``/``end_day`` act only there, and ``switched()`` is
+called when its mask changes (payroll, shared state). Where ``on`` is all true the hooks run
+exactly as before (the same arithmetic), so a run that switches nothing is unchanged.
+
+Per-community settings: ``local_settings`` names the fields of its ``Settings`` that may
+differ between communities. A timeline event that sets ``institutions.<name>.<field>`` in
+some communities stores an array of the field per community on the model
+(``model.local_settings``); hooks read ``self.val(field)`` (the scalar setting while no
+event has made it differ, else the per-community array) or ``self.at(field, c)``.
 
 Each institution has a pydantic ``Settings`` model; a regime gives defaults
 (``RegimeData.settings``), a scenario's ``[institutions.<name>]`` table overrides them.
@@ -54,6 +65,7 @@ class Institution:
     pilot: ClassVar[str | None] = None  # name of the scenario's [pilots] switch, if a pilot
     Settings: ClassVar[type[BaseModel]] = NoSettings
     per_community: ClassVar[bool] = False  # whether its hooks respect the ``on`` mask
+    local_settings: ClassVar[frozenset[str]] = frozenset()  # settings that may differ per community
 
     HOOKS: ClassVar[tuple[str, ...]] = (
         "configure", "install", "begin_day", "at_meeting", "arrival", "detection", "on_detected", "capacity", "on_resolved", "end_day", "co_decides",
@@ -64,6 +76,29 @@ class Institution:
         self.s = settings if settings is not None else self.Settings()
         self.C = model.structure.n_communities
         self.on = np.ones(self.C, dtype=bool)  # communities where it acts (see per_community)
+        self._local = getattr(model, "local_settings", {})
+
+    # ------------------------------------------------------------------ per-community settings
+    def val(self, field: str):
+        """Setting ``field``: the scalar while it is the same everywhere, else an array per
+        community (a timeline event set it in some communities)."""
+        a = self._local.get((self.name, field))
+        return getattr(self.s, field) if a is None else a
+
+    def at(self, field: str, c: int):
+        """Setting ``field`` in community ``c``."""
+        a = self._local.get((self.name, field))
+        return getattr(self.s, field) if a is None else a[c].item()
+
+    @property
+    def everywhere(self) -> bool:
+        return bool(self.on.all())
+
+    def switched(self, was: np.ndarray) -> None:
+        """``on`` changed (it was ``was``): update payroll and shared state."""
+
+    def settings_changed(self) -> None:
+        """A per-community setting changed (recompute what was derived from settings)."""
 
     # ------------------------------------------------------------------ compile time
     @classmethod
@@ -105,8 +140,21 @@ class Institution:
         return {}
 
     def uninstall(self) -> None:
-        """A timeline event removed this institution: undo what it set on shared state."""
+        """A timeline event removed this institution: undo what it set on shared state (its
+        need relief, the staff it put on the government's payroll)."""
         self.m.clear_need_relief(self.name)
+        for category in getattr(self, "_payroll", ()):
+            self.m.government.extra_staff.pop(category, None)
+
+    def payroll(self, category: str, staff: float, wage_per_day: float) -> None:
+        """Put ``staff`` on the government's payroll (replacing this category's earlier figure)."""
+        self.__dict__.setdefault("_payroll", set()).add(category)
+        self.m.government.add_staff_cost(category, staff, wage_per_day)
+
+    def per_c(self, field: str, idx: np.ndarray):
+        """Setting ``field`` for the communities ``idx`` (scalar while it is the same everywhere)."""
+        v = self.val(field)
+        return v[idx] if np.ndim(v) else v
 
     def co_decides(self, day: int) -> np.ndarray | None:
         """Per community: whether residents co-decide through this body now (the ladder's
@@ -123,8 +171,12 @@ class Institution:
         return f"{type(self).__name__}({self.s!r})"
 
 
-def due(day: int, interval: int, C: int) -> np.ndarray:
-    """Communities whose periodic event falls on ``day`` (staggered by community index)."""
+def due(day: int, interval, C: int) -> np.ndarray:
+    """Communities whose periodic event falls on ``day`` (staggered by community index);
+    ``interval`` may be an array per community."""
+    if np.ndim(interval):
+        iv = np.asarray(interval, dtype=np.int64)
+        return np.flatnonzero(((day - np.arange(C)) % np.maximum(iv, 1) == iv - 1) & (iv > 0))
     return np.flatnonzero((day - np.arange(C)) % max(int(interval), 1) == interval - 1) if interval > 0 else \
         np.empty(0, dtype=np.int64)
 

@@ -43,6 +43,8 @@ class DisasterBodies(Institution):
     label = "Disaster-prevention bodies and drills"
     label_zh = "防灾组织与演练"
     Settings = Settings
+    per_community = True
+    local_settings = frozenset({"drill_interval_days", "drill_cost", "detect_per_preparedness", "response_gain"})
 
     def install(self) -> None:
         self.last_drill = np.full(self.m.population.n, -10_000, dtype=np.int32)
@@ -54,23 +56,37 @@ class DisasterBodies(Institution):
         m = self.m
         pop = m.population
         b = m.scenario.behaviour
-        for c in due(day, self.s.drill_interval_days, self.C):
+        for c in due(day, self.val("drill_interval_days"), self.C):
+            if not self.on[c]:
+                continue
             rows = m.community_rows(int(c))
             take = rows[m.rng.random(len(rows)) < sigmoid(pop.logit(rows, b.attend_base + 1.0, b.meeting_hours))]
             pop.mark_active(take, day, "meetings", b.meeting_hours)
             self.last_drill[take] = day
             self.drills += 1
             self.drilled += len(take)
-            if self.s.drill_cost > 0:
-                m.government.pay(self.s.drill_cost, m.acct["suppliers"], "drills")
+            cost = self.at("drill_cost", int(c))
+            if cost > 0:
+                m.government.pay(cost, m.acct["suppliers"], "drills")
             recent = (day - self.last_drill[rows]) < PREPAREDNESS_MEMORY
             self.preparedness[c] = float(recent.mean()) if len(rows) else 0.0
-        m.emergency_gain[:] = 1.0 + self.s.response_gain * self.preparedness
+        if not self.everywhere:
+            self.preparedness[~self.on] = 0.0  # no bodies, no drills there
+        m.emergency_gain[:] = 1.0 + self.val("response_gain") * self.preparedness
+
+    def switched(self, was) -> None:
+        self.preparedness[~self.on] = 0.0
+        self.m.emergency_gain[:] = 1.0 + self.val("response_gain") * self.preparedness
+
+    def uninstall(self) -> None:
+        super().uninstall()
+        self.m.emergency_gain[:] = 1.0
 
     def detection(self, pending):
         m = self.m
         book = m.cases
-        p = self.s.detect_per_preparedness * self.preparedness[book.community[pending]]
+        c = book.community[pending]
+        p = self.per_c("detect_per_preparedness", c) * self.preparedness[c]
         return [(DRILLED, np.where(book.cls[pending] == EMERGENCY, p, 0.0))]
 
     def on_detected(self, found, day: int) -> None:

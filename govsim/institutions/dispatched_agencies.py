@@ -39,6 +39,8 @@ class DispatchedAgencies(Institution):
     label = "Dispatched government agencies"
     label_zh = "政府派驻机构"
     Settings = Settings
+    per_community = True
+    local_settings = frozenset({"staff_per_community", "case_time_share", "inspection_time_share", "emergency_watch"})
 
     @classmethod
     def adjust_routing(cls, data):
@@ -49,19 +51,32 @@ class DispatchedAgencies(Institution):
         return data.model_copy(update={"chains": chains})
 
     def install(self) -> None:
+        self._staff()
+
+    def _staff(self) -> None:
+        """Staff per community where it is on, on the government's payroll."""
         m = self.m
         share = m.government.outsourced_share
-        self.staff = np.full(self.C, self.s.staff_per_community * (1.0 - share))
-        m.government.add_staff_cost("dispatched_staff", float(self.staff.sum()), m.scenario.government.street_wage_per_day)
+        spc = self.val("staff_per_community")
+        self.staff = np.full(self.C, spc * (1.0 - share)) if np.ndim(spc) == 0 else spc * (1.0 - share)
+        if not self.everywhere:
+            self.staff = self.staff * self.on
+        self.payroll("dispatched_staff", float(self.staff.sum()), m.scenario.government.street_wage_per_day)
+
+    def switched(self, was) -> None:
+        self._staff()
+
+    def settings_changed(self) -> None:
+        self._staff()
 
     def detection(self, pending):
         m = self.m
         hh = m.structure.community_households
-        visits = self.staff * STAFF_HOURS * self.s.inspection_time_share / HOURS_PER_VISIT
+        visits = self.staff * STAFF_HOURS * self.val("inspection_time_share") / HOURS_PER_VISIT
         p = np.minimum(1.0, visits / np.maximum(hh, 1))
         # Officers on duty watch for emergencies (security patrols, wardens): each officer
         # notices a pending emergency with daily chance ``emergency_watch``.
-        watch = 1.0 - (1.0 - self.s.emergency_watch) ** self.staff
+        watch = 1.0 - (1.0 - self.val("emergency_watch")) ** self.staff
         book = m.cases
         c = book.community[pending]
         return [(INSPECTION, np.where(book.cls[pending] == EMERGENCY, 1.0 - (1.0 - p[c]) * (1.0 - watch[c]), p[c]))]
@@ -73,7 +88,7 @@ class DispatchedAgencies(Institution):
 
     def capacity(self, cap, skill) -> None:
         h = self.m.handlers.slice(AGENCY)
-        cap[h] = self.staff * STAFF_HOURS * self.s.case_time_share / HOURS_PER_CASE[AGENCY]
+        cap[h] = self.staff * STAFF_HOURS * self.val("case_time_share") / HOURS_PER_CASE[AGENCY]
         skill[h] = REFERENCE_SKILL
 
     def metrics(self) -> dict[str, float]:

@@ -49,34 +49,67 @@ class ResidentDues(Institution):
     label = "Resident dues fund the elected board"
     label_zh = "居民缴费（会费）"
     Settings = Settings
+    per_community = True
+    local_settings = frozenset({"fix_cost", "fixes_per_meeting", "work_day_interval_days", "work_day_relief"})
 
     def install(self) -> None:
         m = self.m
         self.contrib = Contributions(m, self.s.fee_per_month)
         self.contrib.decide(m.rng)
-        m.set_members(self.contrib.resident_pays())
+        self._members()
         self.account = m.ledger.index["residents"]
         self.collected = 0.0
         self.fixes = 0
         self.work_day_people = 0
         self.relief = np.zeros((self.C, N_NEED_CATEGORIES))
-        for com in m.committees:  # the board keeps money back for the fixes it decides at meetings
-            com.reserve += self.s.fix_cost * self.s.fixes_per_meeting
+        self.reserved = np.zeros(self.C)  # what each board keeps back for the fixes it decides
+        self._reserve()
+
+    def _members(self) -> None:
+        """Members are the paying households' residents; where there are no dues everyone
+        counts as a member (no one is served second)."""
+        pays = self.contrib.resident_pays()
+        self.m.set_members(pays if self.everywhere else pays | ~self.on[self.m.structure.community])
+
+    def _reserve(self) -> None:
+        for c, com in enumerate(self.m.committees):  # the board keeps money back for its fixes
+            r = self.at("fix_cost", c) * self.at("fixes_per_meeting", c) if self.on[c] else 0.0
+            if r != self.reserved[c]:
+                com.reserve += r - self.reserved[c]
+                self.reserved[c] = r
+
+    def switched(self, was) -> None:
+        self._members()
+        self._reserve()
+
+    def settings_changed(self) -> None:
+        self._reserve()
+
+    def uninstall(self) -> None:
+        super().uninstall()
+        self.on[:] = False
+        self._members()
+        self._reserve()
+
     def begin_day(self, day: int) -> None:
         m = self.m
         if day % QUARTER == 0 and day > 0:
             self.contrib.decide(m.rng)
-            m.set_members(self.contrib.resident_pays())
+            self._members()
         self._work_days(day)
         if is_month_start(day):
             rev = self.contrib.revenue(1.0)
+            if not self.everywhere:
+                rev = rev * self.on  # no dues there
             accts = [c.account for c in m.committees]
             paid = m.ledger.transfer(self.account, accts, rev, "resident_dues", allow_overdraft=True)
             self.collected += float(paid.sum())
 
     def _work_days(self, day: int) -> None:
         m = self.m
-        todo = due(day, self.s.work_day_interval_days, self.C)
+        todo = due(day, self.val("work_day_interval_days"), self.C)
+        if not self.everywhere:
+            todo = todo[self.on[todo]]
         if len(todo) == 0:
             return
         came = self.contrib.volunteer_time(m.rng, self.s.work_day_hours, todo)
@@ -85,7 +118,7 @@ class ResidentDues(Institution):
         share = np.bincount(m.structure.community[came], minlength=self.C) / np.maximum(
             m.structure.community_households, 1)
         self.relief[todo] = 0.0
-        self.relief[todo, 0] = self.s.work_day_relief * share[todo]  # sanitation needs prevented
+        self.relief[todo, 0] = self.per_c("work_day_relief", todo) * share[todo]  # sanitation needs prevented
         m.set_need_relief(self.name, self.relief)
 
     def at_meeting(self, c: int, attendees, day: int) -> int:
@@ -97,12 +130,13 @@ class ResidentDues(Institution):
         o = o[(book.community[o] == c) & (book.kind[o] == NEED) & ~OUTSIDE[book.level[o]]]
         mine = o[m.meetings.present[book.resident[o]]]  # attendees' cases
         com = m.committees[c]
-        afford = int(m.ledger.balance[com.account] // self.s.fix_cost) if self.s.fix_cost > 0 else len(mine)
-        mine = mine[: max(0, min(self.s.fixes_per_meeting, afford))]
+        fix_cost = self.at("fix_cost", c)
+        afford = int(m.ledger.balance[com.account] // fix_cost) if fix_cost > 0 else len(mine)
+        mine = mine[: max(0, min(self.at("fixes_per_meeting", c), afford))]
         if len(mine) == 0:
             return 0
-        if self.s.fix_cost > 0:
-            m.ledger.transfer(com.account, m.acct["suppliers"], self.s.fix_cost * len(mine), "board_fixes")
+        if fix_cost > 0:
+            m.ledger.transfer(com.account, m.acct["suppliers"], fix_cost * len(mine), "board_fixes")
         self.fixes += len(mine)
         return len(m.resolve_cases(mine, day, level=COMMITTEE))
 

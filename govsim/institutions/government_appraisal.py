@@ -44,6 +44,8 @@ class GovernmentAppraisal(Institution):
     label = "Government appraisal (funding tier and delegated authority)"
     label_zh = "政府考核（经费档次与授权）"
     Settings = Settings
+    per_community = True
+    local_settings = frozenset({"appraisal_days", "reward_above", "penalise_below"})
 
     def install(self) -> None:
         w = np.clip(np.asarray(self.s.weights, dtype=float), 0.0, None)
@@ -55,14 +57,17 @@ class GovernmentAppraisal(Institution):
 
     def end_day(self, day: int) -> None:
         m = self.m
-        todo = due(day, self.s.appraisal_days, self.C)
+        ad = self.val("appraisal_days")
+        todo = due(day, ad, self.C)
+        if not self.everywhere:
+            todo = todo[self.on[todo]]
         if len(todo) == 0:
             return
         book = m.cases
         n = book.size
-        start = day - self.s.appraisal_days
+        start = day - ad
         comm = book.community[:n]
-        win = book.detected[:n] > start
+        win = book.detected[:n] > (start[comm] if np.ndim(start) else start)
         hot = np.bincount(comm, weights=win & (book.channel[:n] == HOTLINE), minlength=self.C)
         left = np.bincount(comm, weights=win & book.left_community[:n] & (book.channel[:n] != HOTLINE),
                            minlength=self.C)
@@ -76,11 +81,11 @@ class GovernmentAppraisal(Institution):
         for c in todo:
             self.scores[c] = score[c]
             com = m.committees[c]
-            if score[c] > self.s.reward_above:
+            if score[c] > self.at("reward_above", int(c)):
                 com.fund_factor = min(TIER_RANGE[1], com.fund_factor + TIER_STEP)
                 com.authority = min(AUTHORITY_RANGE[1], com.authority + AUTHORITY_STEP)
                 self.ups += 1
-            elif score[c] < self.s.penalise_below:
+            elif score[c] < self.at("penalise_below", int(c)):
                 com.fund_factor = max(TIER_RANGE[0], com.fund_factor - TIER_STEP)
                 com.authority = max(AUTHORITY_RANGE[0], com.authority - AUTHORITY_STEP)
                 self.downs += 1

@@ -55,6 +55,7 @@ class GridManagement(Institution):
     label_zh = "网格化管理"
     Settings = Settings
     per_community = True
+    local_settings = frozenset({"onsite_gain", "performance_pay", "effort_step"})
 
     @classmethod
     def adjust_routing(cls, data):
@@ -79,15 +80,25 @@ class GridManagement(Institution):
         self.roles = {"leader": min(per, 1.0), "police": min(max(per - 1.0, 0.0), 1.0)}
         self.roles["manager"] = max(per - self.roles["leader"] - self.roles["police"], 0.0)
         self.workers = s.n_grids * per
-        # Paid for the grids of the communities where it is on when installed.
-        staffed = self.workers * float(self.on[s.grid_community].mean()) if self.n else 0.0
-        m.government.add_staff_cost("grid_workers", staffed, m.scenario.government.grid_wage_per_day)
+        # Paid for the grids of the communities where it is on (``switched`` updates it).
+        self._pay_staff()
         self.effort = np.ones(self.n)
         self.screening = float(min(1.0, p.grid_screening * (per / 3.0) * (364.0 / p.households_per_grid)))
         self.scores = np.full(self.n, np.nan)
         self.scorings = 0
         self.posted = 0
-        m.onsite_gain = self.s.onsite_gain
+        m.onsite_gain = self.val("onsite_gain")
+
+    def _pay_staff(self) -> None:
+        s = self.m.structure
+        self.staffed = self.workers * float(self.on[s.grid_community].mean()) if self.n else 0.0
+        self.payroll("grid_workers", self.staffed, self.m.scenario.government.grid_wage_per_day)
+
+    def switched(self, was) -> None:
+        self._pay_staff()
+
+    def settings_changed(self) -> None:
+        self.m.onsite_gain = self.val("onsite_gain")
 
     def uninstall(self) -> None:
         super().uninstall()
@@ -134,14 +145,28 @@ class GridManagement(Institution):
         sat = np.bincount(m.structure.grid, weights=m.population.satisfaction, minlength=self.n) / np.maximum(
             np.bincount(m.structure.grid, minlength=self.n), 1)
         score = (1.0 - (left + 1) / (det + 2)) / 3 + (quick + 1) / (det + 2) / 3 + sat / 3
-        self.scores = score
-        top = score >= np.median(score)
-        self.effort = np.clip(self.effort + np.where(top, 1, -1) * self.s.effort_step, 0.5, 1.5)
-        pay = self.s.performance_pay * (self.workers / max(self.n, 1)) * top.sum()
+        gc = m.structure.grid_community
+        if self.everywhere and not self._local_pay():
+            self.scores = score
+            top = score >= np.median(score)
+            self.effort = np.clip(self.effort + np.where(top, 1, -1) * self.s.effort_step, 0.5, 1.5)
+            pay = self.s.performance_pay * (self.workers / max(self.n, 1)) * top.sum()
+        else:  # only the grids of the communities where it is on are scored, ranked and paid
+            on = self.on[gc]
+            if not on.any():
+                return
+            self.scores = np.where(on, score, np.nan)
+            top = on & (score >= np.median(score[on]))
+            step = self.per_c("effort_step", gc)
+            self.effort = np.where(on, np.clip(self.effort + np.where(top, 1, -1) * step, 0.5, 1.5), self.effort)
+            pay = float(np.sum(self.per_c("performance_pay", gc) * top)) * (self.workers / max(self.n, 1))
         if pay > 0:
             m.government.pay(pay, m.acct["labour"], "performance_pay")
         self.scorings += 1
 
+    def _local_pay(self) -> bool:
+        return ("grid_management", "performance_pay") in self._local or ("grid_management", "effort_step") in self._local
+
     def metrics(self) -> dict[str, float]:
-        return {"grid_workers": float(self.workers), "grid_scorings": self.scorings,
+        return {"grid_workers": float(self.staffed), "grid_scorings": self.scorings,
                 "grid_effort": float(self.effort.mean()), "approvals_posted": self.posted}

@@ -15,6 +15,7 @@ class Hotline(Institution):
     name = "hotline"
     label = "Government hotline"
     label_zh = "政务服务热线（12345）"
+    per_community = True  # the model passes it only the cases of communities where it is on
 
     def arrival(self, new) -> None:
         m = self.m

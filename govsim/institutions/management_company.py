@@ -52,6 +52,8 @@ class ManagementCompany(Institution):
     label = "Management company under contract to the board"
     label_zh = "物业服务企业（业委会聘用）"
     Settings = Settings
+    per_community = True
+    local_settings = frozenset({"fee_per_household_month", "review_days", "fire_below", "upkeep_relief"})
 
     @classmethod
     def adjust_routing(cls, data):
@@ -85,7 +87,9 @@ class ManagementCompany(Institution):
         if is_month_start(day):
             # Households that pay (the board's members where dues are levied) pay the fee.
             paying = np.bincount(m.structure.hh_community, weights=m.member[self.head], minlength=self.C)
-            fee = self.s.fee_per_household_month * paying
+            fee = self.val("fee_per_household_month") * paying
+            if not self.everywhere:
+                fee = fee * self.on  # no company, no fees there
             paid = m.ledger.transfer(m.acct["residents"], self.account, fee, "company_fees", allow_overdraft=True)
             self.staff = paid / (self.s.wage_per_day * 365.0 / 12.0)
             # Upkeep: a staffed company maintains the estate and prevents property needs.
@@ -93,10 +97,13 @@ class ManagementCompany(Institution):
             cover = np.minimum(1.0, self.staff / np.maximum(norm, 1e-9)) * np.minimum(1.0, self.quality / REFERENCE_QUALITY)
             relief = np.zeros((self.C, N_NEED_CATEGORIES))
             for cat in (*PROPERTY_CATEGORIES, SANITATION):
-                relief[:, cat] = self.s.upkeep_relief * cover
+                relief[:, cat] = self.val("upkeep_relief") * cover
             m.set_need_relief(self.name, relief)
         m.ledger.transfer(self.account, m.acct["labour"], np.minimum(
             self.staff * self.s.wage_per_day, m.ledger.balance[self.account]), "company_wages")
+
+    def switched(self, was) -> None:
+        self.staff = self.staff * self.on  # the contract ends where it is switched off
 
     def capacity(self, cap: np.ndarray, skill: np.ndarray) -> None:
         h = self.m.handlers.slice(COMPANY)
@@ -108,9 +115,11 @@ class ManagementCompany(Institution):
 
     def end_day(self, day: int) -> None:
         self.tally.count_worked_today()
-        for c in due(day, self.s.review_days, self.C):
+        for c in due(day, self.val("review_days"), self.C):
+            if not self.on[c]:
+                continue
             rating = self.tally.rating(c)
-            fired = rating < self.s.fire_below
+            fired = rating < self.at("fire_below", int(c))
             self.review_log.append((day, int(c), rating, fired))
             if fired:
                 self.terminations += 1

@@ -47,6 +47,8 @@ class NeighbourhoodAssociation(Institution):
     label = "Neighbourhood associations"
     label_zh = "町内会（居民自治会）"
     Settings = Settings
+    per_community = True
+    local_settings = frozenset({"government_match", "reporting_hours_per_day"})
 
     def install(self) -> None:
         m = self.m
@@ -55,9 +57,27 @@ class NeighbourhoodAssociation(Institution):
         self.account = m.ledger.open_many("association", self.C)
         self.raised = 0.0
         self.matched = 0.0
-        for com in m.committees:
-            com.reporting_hours += self.s.reporting_hours_per_day
+        self.reporting = np.zeros(self.C)  # reporting hours/day it puts on each committee
+        self._reporting()
         self._cache()
+
+    def _reporting(self) -> None:
+        for c, com in enumerate(self.m.committees):
+            h = self.at("reporting_hours_per_day", c) if self.on[c] else 0.0
+            if h != self.reporting[c]:
+                com.reporting_hours += h - self.reporting[c]
+                self.reporting[c] = h
+
+    def switched(self, was) -> None:
+        self._reporting()
+
+    def settings_changed(self) -> None:
+        self._reporting()
+
+    def uninstall(self) -> None:
+        super().uninstall()
+        self.on[:] = False
+        self._reporting()
 
     def _cache(self) -> None:
         self.member_share_b = self.contrib.building_share
@@ -70,9 +90,11 @@ class NeighbourhoodAssociation(Institution):
             self._cache()
         if is_month_start(day):
             rev = self.contrib.revenue(1.0)
+            if not self.everywhere:
+                rev = rev * self.on  # no association, no dues there
             paid = m.ledger.transfer(m.acct["residents"], self.account, rev, "association_dues", allow_overdraft=True)
             self.raised += float(paid.sum())
-            match = m.government.pay(rev * self.s.government_match, self.account, "association_grants")
+            match = m.government.pay(rev * self.val("government_match"), self.account, "association_grants")
             self.matched += float(np.sum(match))
             # The association spends on its activities (sanitation, youth, welfare supplies).
             m.ledger.transfer(self.account, m.acct["suppliers"], m.ledger.balance[self.account], "association_spending")

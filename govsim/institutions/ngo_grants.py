@@ -30,6 +30,8 @@ class NgoGrants(Institution):
     label = "Government grants to NGOs"
     label_zh = "政府资助社会组织"
     Settings = Settings
+    per_community = True
+    local_settings = frozenset({"per_household"})
 
     @classmethod
     def adjust_routing(cls, data):
@@ -40,12 +42,21 @@ class NgoGrants(Institution):
 
     def install(self) -> None:
         gov = self.m.government
-        self.grants = gov.counted_households * self.s.per_household
+        self.grants = gov.counted_households * self.val("per_household")
         self.paid = 0.0
+
+    def settings_changed(self) -> None:
+        self.grants = self.m.government.counted_households * self.val("per_household")
+
+    def switched(self, was) -> None:
+        new = self.on & ~was  # switched on mid-year: this year's grant is paid at once
+        if new.any():
+            self.paid += self.m.government.to_ngos(self.grants * new, "ngo_grants", "grant_income")
 
     def begin_day(self, day: int) -> None:
         if day % 365 == 0:
-            self.paid += self.m.government.to_ngos(self.grants, "ngo_grants", "grant_income")
+            grants = self.grants if self.everywhere else self.grants * self.on
+            self.paid += self.m.government.to_ngos(grants, "ngo_grants", "grant_income")
 
     def metrics(self) -> dict[str, float]:
         return {}

@@ -43,6 +43,8 @@ class NgoOutsourcing(Institution):
     label = "NGO outsourcing (tendered service contracts)"
     label_zh = "政府购买服务（社工机构承接）"
     Settings = Settings
+    per_community = True
+    local_settings = frozenset({"evaluation_days", "terminate_below", "renew_above"})
 
     @classmethod
     def adjust_routing(cls, data):
@@ -52,11 +54,17 @@ class NgoOutsourcing(Institution):
 
     def configure(self) -> None:
         p = self.m.scenario.pilots
-        self.m.government.outsource(p.outsourced_task_share)
+        if self.everywhere:
+            self.m.government.outsource(p.outsourced_task_share)
+        else:
+            self.m.government.outsource_in(p.outsourced_task_share, self.on, self.m.committees)
 
     def install(self) -> None:
         m = self.m
         m.government.set_contract_share(m.scenario.pilots.contract_share)
+        self.budget = m.government.contract_budget.copy()  # where it is on
+        if not self.everywhere:
+            m.government.contract_budget = self.budget * self.on
         self.contractor: list = [None] * self.C
         self.tenders = 0
         self.terminations = 0
@@ -65,7 +73,22 @@ class NgoOutsourcing(Institution):
         self.tally = LevelTally(m, NGO)
         self.ratings: list[list[float]] = [[] for _ in range(self.C)]
         for c in range(self.C):
-            self._tender(c)
+            if self.on[c]:
+                self._tender(c)
+
+    def switched(self, was) -> None:
+        """Switched on or off in some communities: contracts, push-down and temporary staff
+        follow (a new contract is tendered where it is switched on)."""
+        m = self.m
+        m.government.outsource_in(m.scenario.pilots.outsourced_task_share, self.on, m.committees)
+        m.government.contract_budget = self.budget * self.on
+        for c in np.flatnonzero(self.on & ~was):
+            self._tender(int(c))
+        for c in np.flatnonzero(was & ~self.on):
+            com = m.committees[c]
+            com.supervision_hours = 0.0
+            com.plan_day()
+            self.contractor[c] = None
 
     def _tender(self, c: int) -> None:
         m = self.m
@@ -92,6 +115,8 @@ class NgoOutsourcing(Institution):
         sp = m.scenario.ngos.supervision_share
         for c in range(self.C):
             ngo = self.contractor[c]
+            if ngo is None:
+                continue
             if gov.contract_budget[c] > 0:
                 paid = gov.pay(gov.contract_budget[c] / 12.0, ngo.account, "ngo_contracts")
                 ngo.contract_income += float(paid.sum())
@@ -112,13 +137,16 @@ class NgoOutsourcing(Institution):
 
     def end_day(self, day: int) -> None:
         self.tally.count_worked_today()
-        for c in due(day, self.s.evaluation_days, self.C):
+        for c in due(day, self.val("evaluation_days"), self.C):
             ngo = self.contractor[c]
+            if ngo is None:
+                continue
             rating = 0.5 * self.tally.rating(c) + 0.5 * ngo.quality
             self.ratings[c].append(rating)
             self.tally.reset(c)
-            end_of_term = len(self.ratings[c]) * self.s.evaluation_days >= self.s.term_days
-            ended = rating < self.s.terminate_below or (end_of_term and np.mean(self.ratings[c]) < self.s.renew_above)
+            end_of_term = len(self.ratings[c]) * self.at("evaluation_days", int(c)) >= self.s.term_days
+            ended = rating < self.at("terminate_below", int(c)) or (
+                end_of_term and np.mean(self.ratings[c]) < self.at("renew_above", int(c)))
             self.log.append((day, int(c), rating, bool(ended)))
             if ended:
                 self.terminations += 1

@@ -32,6 +32,8 @@ class OwnersCommittees(Institution):
     label = "Owners' committees"
     label_zh = "业主委员会"
     Settings = Settings
+    per_community = True
+    local_settings = frozenset({"hours_per_day", "detection", "stall_below"})
 
     def install(self) -> None:
         self.active = np.ones(self.C, dtype=bool)
@@ -44,18 +46,22 @@ class OwnersCommittees(Institution):
     def detection(self, pending):
         book = self.m.cases
         prop = np.isin(book.category[pending], PROPERTY_CATEGORIES)
-        rate = min(1.0, self.s.detection * self.s.hours_per_day / 5.0)  # ``detection`` is per 5 hours/day
-        return [(OWNERS, rate * prop * self.active[book.community[pending]])]
+        c = book.community[pending]
+        if np.ndim(self.val("detection")) or np.ndim(self.val("hours_per_day")):
+            rate = np.minimum(1.0, self.per_c("detection", c) * self.per_c("hours_per_day", c) / 5.0)
+        else:
+            rate = min(1.0, self.s.detection * self.s.hours_per_day / 5.0)  # ``detection`` is per 5 hours/day
+        return [(OWNERS, rate * prop * self.active[c])]
 
     def capacity(self, cap, skill) -> None:
-        cap[self.m.handlers.slice(RESIDENTS)] += self.active * self.s.hours_per_day / HOURS_PER_CASE[RESIDENTS]
+        cap[self.m.handlers.slice(RESIDENTS)] += self.active * self.val("hours_per_day") / HOURS_PER_CASE[RESIDENTS]
 
     def end_day(self, day: int) -> None:
         belonging = None
         for c in due(day, 365, self.C):
             if belonging is None:
                 belonging = self.m.population.community_mean("belonging")
-            if self.active[c] and belonging[c] < self.s.stall_below:
+            if self.on[c] and self.active[c] and belonging[c] < self.at("stall_below", int(c)):
                 self.active[c] = False
                 self.stalls += 1
 

@@ -37,6 +37,11 @@ class ParticipatoryBudget(Institution):
         self.projects = 0
         self.start = m.day  # switched on mid-run by a timeline: the first year's fund is paid at once
 
+    def switched(self, was) -> None:
+        new = self.on & ~was  # switched on in more communities: their first year's fund at once
+        if (self.funds * new).any():
+            self.m.government.pay(self.funds * new, self.fund_accounts, "participatory_budget")
+
     def begin_day(self, day: int) -> None:
         m = self.m
         if (day % 365 == 0 or day == self.start) and (self.funds * self.on).any():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from govsim.institutions.base import Institution, due
@@ -34,24 +35,40 @@ class PartyCoGovernance(Institution):
     label_zh = "党建引领“一核多元”共治"
     Settings = Settings
     per_community = True
+    local_settings = frozenset({"board_interval_days", "cases_per_meeting", "mobilisation"})
 
     def install(self) -> None:
-        m = self.m
-        m.volunteers.party_bonus = self.s.mobilisation
+        self._mobilise()
         self.meetings = 0
         self.resolved = 0
+
+    def _mobilise(self) -> None:
+        """Party members are mobilised as volunteers where the board acts."""
+        mob = self.val("mobilisation")
+        self.m.volunteers.party_bonus = mob if self.everywhere and np.ndim(mob) == 0 else \
+            np.broadcast_to(mob, (self.C,)) * self.on
+
+    def switched(self, was) -> None:
+        self._mobilise()
+
+    def settings_changed(self) -> None:
+        self._mobilise()
+
+    def uninstall(self) -> None:
+        super().uninstall()
+        self.m.volunteers.party_bonus = 0.0
 
     def begin_day(self, day: int) -> None:
         m = self.m
         book = m.cases
-        for c in due(day, self.s.board_interval_days, self.C):
+        for c in due(day, self.val("board_interval_days"), self.C):
             if not self.on[c]:
                 continue
             self.meetings += 1
             m.revive_owners(int(c))
             o = book.open_idx
             on = o[(book.community[o] == c) & (book.cls[o] == COORDINATION) & ~OUTSIDE[book.level[o]]]
-            on = on[: self.s.cases_per_meeting]
+            on = on[: self.at("cases_per_meeting", int(c))]
             if len(on) == 0:
                 continue
             p = m.institutions.fit[COUNCIL, COORDINATION] * m.committees[int(c)].skill / 0.6

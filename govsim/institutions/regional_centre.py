@@ -44,6 +44,9 @@ class RegionalCentre(Institution):
     label = "Regional centre (head resolves on the spot)"
     label_zh = "地区中心（中心主任现场解决）"
     Settings = Settings
+    per_community = True
+    local_settings = frozenset({"staff", "case_time_share", "head_cases_per_meeting", "convene_at",
+                                "appraisal_days", "replace_below"})
 
     @classmethod
     def adjust_routing(cls, data):
@@ -59,17 +62,32 @@ class RegionalCentre(Institution):
     def install(self) -> None:
         m = self.m
         self.skill = np.clip(m.rng.normal(self.s.skill, 0.1, self.C), 0.05, 1.0)
-        m.government.add_staff_cost("centre_staff", self.s.staff * self.C, m.scenario.government.worker_wage_per_day)
+        self._pay_staff()
         self.last_convened = np.full(self.C, -10_000)
         self.convened = 0
         self.on_the_spot = 0
         self.tally = LevelTally(m, CENTRE)
         self.replaced = 0
 
+    def _pay_staff(self) -> None:
+        staff = self.val("staff")
+        if self.everywhere and np.ndim(staff) == 0:
+            total = staff * self.C
+        else:
+            total = float(np.sum(np.broadcast_to(staff, (self.C,)) * self.on))
+        self.payroll("centre_staff", total, self.m.scenario.government.worker_wage_per_day)
+
+    def switched(self, was) -> None:
+        self._pay_staff()
+
+    def settings_changed(self) -> None:
+        self._pay_staff()
+
     def begin_day(self, day: int) -> None:
         m = self.m
         q = m.queue_at(CENTRE)
-        for c in np.flatnonzero((q >= self.s.convene_at) & (day - self.last_convened >= 7)):
+        ask = (q >= self.val("convene_at")) & (day - self.last_convened >= 7)
+        for c in np.flatnonzero(ask if self.everywhere else ask & self.on):
             self.last_convened[c] = day
             self.convened += 1
             m.meetings.hold(int(c), day)
@@ -82,7 +100,7 @@ class RegionalCentre(Institution):
         # that need sign-off.
         o = o[(book.community[o] == c) & (book.cls[o] != APPROVAL) & ~OUTSIDE[book.level[o]]]
         mine = o[m.meetings.present[book.resident[o]]]  # attendees' cases
-        mine = mine[: self.s.head_cases_per_meeting]
+        mine = mine[: self.at("head_cases_per_meeting", c)]
         if len(mine) == 0:
             return 0
         p = m.institutions.fit[CENTRE, book.cls[mine]] * self.skill[c] / 0.6
@@ -95,7 +113,7 @@ class RegionalCentre(Institution):
 
     def capacity(self, cap, skill) -> None:
         h = self.m.handlers.slice(CENTRE)
-        cap[h] = self.s.staff * STAFF_HOURS * self.s.case_time_share / HOURS_PER_CASE[CENTRE]
+        cap[h] = self.val("staff") * STAFF_HOURS * self.val("case_time_share") / HOURS_PER_CASE[CENTRE]
         skill[h] = self.skill / 0.6
 
     def on_resolved(self, idx, day) -> None:
@@ -104,9 +122,11 @@ class RegionalCentre(Institution):
     def end_day(self, day: int) -> None:
         m = self.m
         self.tally.count_worked_today()
-        for c in due(day, self.s.appraisal_days, self.C):
+        for c in due(day, self.val("appraisal_days"), self.C):
+            if not self.on[c]:
+                continue
             rating = self.tally.rating(c)
-            if rating < self.s.replace_below:
+            if rating < self.at("replace_below", int(c)):
                 self.replaced += 1
                 self.skill[c] = float(np.clip(m.rng.normal(self.s.skill, 0.1), 0.05, 1.0))
             self.tally.reset(c)

@@ -37,6 +37,8 @@ class TopDownProgrammes(Institution):
     label = "Top-down government programmes"
     label_zh = "政府自上而下项目"
     Settings = Settings
+    per_community = True
+    local_settings = frozenset({"coverage", "cost_per_programme"})
 
     def install(self) -> None:
         self.programmes = 0
@@ -55,15 +57,24 @@ class TopDownProgrammes(Institution):
         order = np.argsort(-demand, kind="stable")[: self.s.programmes_per_quarter]
         self.chosen = order
         relief = np.zeros((self.C, N_NEED_CATEGORIES))
-        relief[:, order] = self.s.coverage * m.institutions.data.intervention_intensity
+        pop = m.population
+        local = any(k[0] == self.name for k in self._local)
+        if self.everywhere and not local:
+            relief[:, order] = self.s.coverage * m.institutions.data.intervention_intensity
+            cost = self.s.cost_per_programme * len(order) * self.C
+            self.programmes += len(order) * self.C
+            reached = np.arange(pop.n)
+        else:  # programmes run only in the communities where it is on
+            cov = np.broadcast_to(self.val("coverage"), (self.C,)) * self.on
+            relief[:, order] = (cov * m.institutions.data.intervention_intensity)[:, None]
+            cost = float(np.sum(np.broadcast_to(self.val("cost_per_programme"), (self.C,)) * self.on)) * len(order)
+            self.programmes += len(order) * int(self.on.sum())
+            reached = np.flatnonzero(self.on[m.structure.community])
         m.set_need_relief(self.name, relief)
-        cost = self.s.cost_per_programme * len(order) * self.C
         if cost > 0:
             m.government.pay(cost, m.acct["suppliers"], "government_programmes")
-        self.programmes += len(order) * self.C
         # Exposure: everyone reached is served without being asked.
-        pop = m.population
-        pop.learn(np.arange(pop.n), "dependency", 1.0,
+        pop.learn(reached, "dependency", 1.0,
                   self.s.dependency_exposure * m.institutions.data.intervention_intensity * len(order))
 
     def metrics(self) -> dict[str, float]:
