@@ -506,7 +506,7 @@ class CaseBook:
         aggrieved = np.flatnonzero(pop.grievance > threshold)
         if len(aggrieved) < min_cluster:
             return []
-        sub = structure.adjacency[aggrieved][:, aggrieved]
+        sub = _submatrix(structure.adjacency, aggrieved)
         n_comp, labels = connected_components(sub, directed=False)
         sizes = np.bincount(labels, minlength=n_comp)
         big = np.flatnonzero(sizes >= min_cluster)
@@ -627,6 +627,27 @@ class CaseBook:
                 "handling_hours": self.hours[:n],
             }
         )
+
+
+def _submatrix(adj, idx: np.ndarray):
+    """``adj[idx][:, idx]`` for a CSR matrix and a few sorted, unique row ids ``idx``: the same
+    stored entries (values and order within each row), gathered directly instead of through
+    scipy's fancy column indexing, which builds a map over all ``adj.shape[1]`` columns."""
+    from scipy.sparse import csr_array
+
+    ip, ind = adj.indptr, adj.indices
+    starts = ip[idx].astype(np.int64)
+    lens = ip[idx + 1].astype(np.int64) - starts
+    total = int(lens.sum())
+    pos = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
+    cols = ind[pos]
+    new = np.searchsorted(idx, cols)
+    keep = new < len(idx)
+    keep[keep] = idx[new[keep]] == cols[keep]
+    rows = np.repeat(np.arange(len(idx)), lens)[keep]
+    indptr = np.zeros(len(idx) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=len(idx)), out=indptr[1:])
+    return csr_array((adj.data[pos[keep]], new[keep], indptr), shape=(len(idx), len(idx)))
 
 
 def is_community_level(level: np.ndarray) -> np.ndarray:
