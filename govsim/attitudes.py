@@ -23,7 +23,7 @@ import numpy as np
 
 from govsim.cases import DISPUTE
 from govsim.population import update_matvec
-from govsim.regimes import GOVERNMENT_LEVELS, OUTSIDE
+from govsim.regimes import IS_GOVERNMENT, OUTSIDE
 
 VOICE_WINDOW = 90
 SATISFACTION_RATE = 7.0 / 60.0  # weekly step toward the target (about two months' memory)
@@ -53,7 +53,7 @@ class Attitudes:
         pop.learn(r, "satisfaction", speed)
         pop.learn(r, "experience", 0.5 + 0.5 * speed, RATING_RATE)
         lv = book.resolved_level[idx]
-        by_gov = np.isin(lv, list(GOVERNMENT_LEVELS))
+        by_gov = IS_GOVERNMENT[lv]  # resolved cases have a level (>= 0): the same as np.isin
         pop.learn(r[by_gov], "trust_gov", 1.0)
         pop.learn(r[~by_gov], "trust_comm", 1.0)
         pop.learn(r[~OUTSIDE[lv]], "rating_comm", 1.0, RATING_RATE)
@@ -72,7 +72,7 @@ class Attitudes:
         m = self.m
         pop = m.population
         r = m.cases.resident[idx]
-        by_gov = np.isin(failed_level, list(GOVERNMENT_LEVELS))
+        by_gov = IS_GOVERNMENT[failed_level]  # levels of a chain (>= 0): the same as np.isin
         pop.learn(r[~by_gov], "trust_comm", 0.0, pop.w.learning_rate * 0.3)
         pop.learn(r[by_gov], "trust_gov", 0.0, pop.w.learning_rate * 0.3)
         pop.learn(r[~OUTSIDE[failed_level]], "rating_comm", 0.0, RATING_RATE * 0.5)

@@ -53,6 +53,8 @@ CHANNELS = ("self_report", "committee", "building_head", "grid", "online", "hotl
 (SELF_REPORT, COMMITTEE_VISIT, BUILDING_HEAD, GRID_SCREENING, ONLINE, HOTLINE, INSPECTION, PATROL, DRILLED,
  OWNERS, INCIDENT) = range(len(CHANNELS))
 RESIDENT_CHANNELS = (SELF_REPORT, ONLINE, HOTLINE)  # the resident reported it
+IS_RESIDENT_CHANNEL = np.zeros(len(CHANNELS), dtype=bool)  # by channel id: the same as np.isin
+IS_RESIDENT_CHANNEL[list(RESIDENT_CHANNELS)] = True
 N_DETECTION_CHANNELS = INCIDENT  # every channel but incidents is a daily detection chance
 CATEGORIES = ("sanitation", "security", "parking", "elderly_care", "repairs", "neighbour")
 N_NEED_CATEGORIES = 5

@@ -35,6 +35,7 @@ from govsim.cases import (
     COMMITTEE_VISIT,
     DISPUTE,
     HOTLINE,
+    IS_RESIDENT_CHANNEL,
     N_DETECTION_CHANNELS,
     N_NEED_CATEGORIES,
     NEED_CATEGORY_P,
@@ -423,8 +424,16 @@ class GovernanceModel(mesa.Model):
     def community_rows(self, c: int) -> np.ndarray:
         """Eligible (adult and elderly) residents of community ``c``."""
         s, pop = self.structure, self.population
-        rows = np.arange(s.community_start[c], s.community_start[c] + s.community_size[c])
-        return rows[pop.eligible[rows]]
+        cache = self.__dict__.get("_community_rows")
+        if cache is None or cache[0] is not pop.eligible or cache[1] is not s.community_start:
+            cache = self._community_rows = (pop.eligible, s.community_start, {})
+        rows = cache[2].get(c)
+        if rows is None:  # computed once per community; read-only, callers get the same array
+            rows = np.arange(s.community_start[c], s.community_start[c] + s.community_size[c])
+            rows = rows[pop.eligible[rows]]
+            rows.flags.writeable = False
+            cache[2][c] = rows
+        return rows
 
     def record_voice(self, idx: np.ndarray, day: int, counter: str | None = None, hours: float = 0.0) -> None:
         """Residents ``idx`` took part in a decision today (and were active)."""
@@ -677,7 +686,7 @@ class GovernanceModel(mesa.Model):
                         q = np.broadcast_to(q, (len(pend),))[rows]
                         p[rows, channel] = 1.0 - (1.0 - p[rows, channel]) * (1.0 - q)
             found = book.detect(d, rng, p)
-            by_resident = np.isin(book.channel[found], RESIDENT_CHANNELS)
+            by_resident = IS_RESIDENT_CHANNEL[book.channel[found]]  # channels of found cases are >= 0
             pop.mark_active(book.resident[found[by_resident]], d, "reports", 0.5, unique=False)
             for inst in self.hooks["on_detected"]:
                 inst.on_detected(found if inst.everywhere else found[inst.on[book.community[found]]], d)

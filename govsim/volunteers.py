@@ -95,7 +95,9 @@ class Volunteers:
     def fill(self, rng: np.random.Generator, day: int, communities: np.ndarray) -> int:
         """Recruit for vacant roles in ``communities``: approach a few residents of the building."""
         s, pop = self.m.structure, self.m.population
-        vac = np.flatnonzero((self.holder < 0) & np.isin(self.role_community, communities))
+        chosen = np.zeros(self.m.structure.n_communities, dtype=bool)
+        chosen[communities] = True  # (the same mask as np.isin(role_community, communities))
+        vac = np.flatnonzero((self.holder < 0) & chosen[self.role_community])
         if len(vac) == 0:
             return 0
         b = self.role_building[vac]
