@@ -508,7 +508,9 @@ class CaseBook:
         aggrieved = np.flatnonzero(pop.grievance > threshold)
         if len(aggrieved) < min_cluster:
             return []
-        sub = _submatrix(structure.adjacency, aggrieved)
+        sub = _submatrix(structure.adjacency, aggrieved, min_cluster)
+        if sub is None:  # fewer than min_cluster aggrieved residents have an aggrieved neighbour
+            return []
         n_comp, labels = connected_components(sub, directed=False)
         sizes = np.bincount(labels, minlength=n_comp)
         big = np.flatnonzero(sizes >= min_cluster)
@@ -631,10 +633,12 @@ class CaseBook:
         )
 
 
-def _submatrix(adj, idx: np.ndarray):
+def _submatrix(adj, idx: np.ndarray, min_cluster: int = 0):
     """``adj[idx][:, idx]`` for a CSR matrix and a few sorted, unique row ids ``idx``: the same
     stored entries (values and order within each row), gathered directly instead of through
-    scipy's fancy column indexing, which builds a map over all ``adj.shape[1]`` columns."""
+    scipy's fancy column indexing, which builds a map over all ``adj.shape[1]`` columns.
+    ``None`` when ``min_cluster > 1`` and fewer than ``min_cluster`` of ``idx`` are on an entry
+    (row or column) of the submatrix: then no connected component has ``min_cluster`` members."""
     from scipy.sparse import csr_array
 
     ip, ind = adj.indptr, adj.indices
@@ -647,8 +651,13 @@ def _submatrix(adj, idx: np.ndarray):
     keep = new < len(idx)
     keep[keep] = idx[new[keep]] == cols[keep]
     rows = np.repeat(np.arange(len(idx)), lens)[keep]
+    per_row = np.bincount(rows, minlength=len(idx))
+    if min_cluster > 1:  # residents on an edge among ``idx`` (either end: undirected components)
+        touched = per_row + np.bincount(new[keep], minlength=len(idx))
+        if np.count_nonzero(touched) < min_cluster:
+            return None
     indptr = np.zeros(len(idx) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=len(idx)), out=indptr[1:])
+    np.cumsum(per_row, out=indptr[1:])
     return csr_array((adj.data[pos[keep]], new[keep], indptr), shape=(len(idx), len(idx)))
 
 
