@@ -248,7 +248,7 @@ class CaseBook:
         cls_d = (rng.random(n_disp)[:, None] > dcdf).sum(axis=1).clip(0, len(CLASSES) - 1).astype(np.int8)
         # A dispute's other party: a random network neighbour.
         adj = structure.adjacency
-        deg = np.diff(adj.indptr)[who_d]
+        deg = adj.indptr[who_d + 1] - adj.indptr[who_d]  # (= np.diff(adj.indptr)[who_d], without the full diff)
         pick = adj.indptr[who_d] + (rng.random(n_disp) * np.maximum(deg, 1)).astype(np.int64)
         other = np.where(deg > 0, adj.indices[np.minimum(pick, len(adj.indices) - 1)], -1)
 

@@ -86,7 +86,9 @@ class CommunitySeries:
         self.today[community, 4] += 1
 
     # ---------------------------------------------------------------- end of day
-    def collect(self, model, day: int) -> None:
+    def collect(self, model, day: int, active: np.ndarray | None = None) -> None:
+        """End of day ``day``; ``active``: the population's ``active_eligible(day)`` mask if the
+        caller has it."""
         if self.days >= len(self.data):
             self.data = np.concatenate([self.data, np.zeros_like(self.data)])
         pop = model.population
@@ -96,7 +98,7 @@ class CommunitySeries:
         row[:, : len(FLOWS)] = self.today
         self.today[:] = 0.0
         k = len(FLOWS)
-        act = pop.active_mask(day) & pop.eligible
+        act = pop.active_eligible(day) if active is None else active
         row[:, k] = self._sum(act, self.starts, self.has, np.int64) / self.eligible
         sat = self._sum(pop.satisfaction, self.starts, self.has, None)
         row[:, k + 1] = sat / self.size

@@ -13,6 +13,7 @@ recorded as a shortfall).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 
 import numpy as np
@@ -111,14 +112,20 @@ class Ledger:
         if not np.isfinite(amount).all() or (amount < 0).any():
             raise ValueError(f"transfer amounts must be finite and >= 0 ({category})")
         amount = amount.copy()
+        # Payers sorted (stable), and where each payer's run starts: the balance limits below
+        # and the per-payer totals (the ids and inverse of np.unique(payer)) both use them.
+        order = np.argsort(payer, kind="stable")
+        p_sorted = payer[order]
+        first = np.empty(len(payer), dtype=bool)
+        first[:1] = True
+        np.not_equal(p_sorted[1:], p_sorted[:-1], out=first[1:])
         if not allow_overdraft:
-            src = np.isin(payer, [self.index[s] for s in SOURCES])
+            src = np.zeros(len(payer), dtype=bool)  # (the same mask as np.isin(payer, sources))
+            for s in self._sources:
+                src |= payer == s
             # Pay in order; each payer limited to its balance.
-            order = np.argsort(payer, kind="stable")
-            p_sorted = payer[order]
             a_sorted = amount[order]
             cum = np.cumsum(a_sorted)
-            first = np.r_[True, p_sorted[1:] != p_sorted[:-1]]
             start = np.maximum.accumulate(np.where(first, np.arange(len(cum)), 0))
             before = cum - a_sorted - np.where(start > 0, cum[start - 1], 0.0)
             avail = np.maximum(self.balance[p_sorted] - before, 0.0)
@@ -132,7 +139,9 @@ class Ledger:
         total = float(amount.sum())
         self.totals[category] += total
         if len(payer):
-            ids, inv = np.unique(payer, return_inverse=True)
+            ids = p_sorted[first]  # = np.unique(payer, return_inverse=True)
+            inv = np.empty(len(payer), dtype=np.intp)
+            inv[order] = np.cumsum(first) - 1
             for k, v in zip(ids.tolist(), np.bincount(inv, weights=amount).tolist(), strict=True):
                 self.paid_by[(self._kind(k), category)] += v
         return amount
@@ -140,7 +149,7 @@ class Ledger:
     def _transfer_one(self, payer: int, payee: int, amount: float, category: str,
                       allow_overdraft: bool) -> np.ndarray:
         """The scalar case of :meth:`transfer` (most daily payments), without array overhead."""
-        if not np.isfinite(amount) or amount < 0:
+        if not math.isfinite(amount) or amount < 0:
             raise ValueError(f"transfer amounts must be finite and >= 0 ({category})")
         paid = amount
         if not allow_overdraft and payer not in self._sources:

@@ -537,11 +537,12 @@ class GovernanceModel(mesa.Model):
         if is_month_start(d):
             self.ladder = ladder(self, d)
         self.day += 1
-        self.participation_today = self.population.participation_rate(d)
+        active = self.population.active_eligible(d)  # shared by the rate and the series
+        self.participation_today = self.population.participation_rate(d, active=active)
         self.participation_sum += self.participation_today
         if self.datacollector is not None:
             self.datacollector.collect(self)
-            self.cseries.collect(self, d)
+            self.cseries.collect(self, d, active)
         if self.day >= sc.steps:
             self.running = False
 

@@ -372,9 +372,16 @@ class Population:
             s.community_size, 1
         )
 
-    def participation_rate(self, day: int, community: np.ndarray | None = None) -> float:
+    def active_eligible(self, day: int) -> np.ndarray:
+        """Eligible residents active in the last 30 days (a fresh mask)."""
         act = self.active_mask(day)
         act &= self.eligible
+        return act
+
+    def participation_rate(self, day: int, community: np.ndarray | None = None, *,
+                           active: np.ndarray | None = None) -> float:
+        """``active``: today's :meth:`active_eligible` mask, if the caller has it already."""
+        act = self.active_eligible(day) if active is None else active
         if community is None:
             if getattr(self, "_n_eligible_of", None) is not self.eligible:
                 self._n_eligible_of, self._n_eligible = self.eligible, int(np.count_nonzero(self.eligible))
