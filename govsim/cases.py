@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.sparse.csgraph import connected_components
 
 from govsim.regimes import (
     APPROVAL,
@@ -508,13 +507,7 @@ class CaseBook:
         aggrieved = np.flatnonzero(pop.grievance > threshold)
         if len(aggrieved) < min_cluster:
             return []
-        sub = _submatrix(structure.adjacency, aggrieved, min_cluster)
-        if sub is None:  # fewer than min_cluster aggrieved residents have an aggrieved neighbour
-            return []
-        n_comp, labels = connected_components(sub, directed=False)
-        sizes = np.bincount(labels, minlength=n_comp)
-        big = np.flatnonzero(sizes >= min_cluster)
-        return [aggrieved[labels == b] for b in big]
+        return _clusters(structure.adjacency, aggrieved, min_cluster)
 
     def add_incident_case(self, day: int, member: int, structure) -> np.ndarray:
         """A collective incident is reported up at once: an emergency case at the district."""
@@ -633,32 +626,44 @@ class CaseBook:
         )
 
 
-def _submatrix(adj, idx: np.ndarray, min_cluster: int = 0):
-    """``adj[idx][:, idx]`` for a CSR matrix and a few sorted, unique row ids ``idx``: the same
-    stored entries (values and order within each row), gathered directly instead of through
-    scipy's fancy column indexing, which builds a map over all ``adj.shape[1]`` columns.
-    ``None`` when ``min_cluster > 1`` and fewer than ``min_cluster`` of ``idx`` are on an entry
-    (row or column) of the submatrix: then no connected component has ``min_cluster`` members."""
-    from scipy.sparse import csr_array
-
+def _clusters(adj, idx: np.ndarray, min_cluster: int) -> list[np.ndarray]:
+    """Connected components of ``adj[idx][:, idx]`` (undirected) with at least ``min_cluster``
+    members, for a CSR matrix and a few sorted, unique row ids ``idx``: ``idx[labels == b]``
+    for each such component ``b`` in the order scipy's ``connected_components`` labels them
+    (by their smallest member). The same lists as building the submatrix and calling
+    ``connected_components``, without either: the submatrix's entries are gathered from the
+    rows of ``idx`` directly, and components are found by min-label propagation (each member
+    ends with the smallest index of its component)."""
+    k = len(idx)
     ip, ind = adj.indptr, adj.indices
     starts = ip[idx].astype(np.int64)
     lens = ip[idx + 1].astype(np.int64) - starts
-    total = int(lens.sum())
-    pos = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
+    pos = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
     cols = ind[pos]
-    new = np.searchsorted(idx, cols)
-    keep = new < len(idx)
-    keep[keep] = idx[new[keep]] == cols[keep]
-    rows = np.repeat(np.arange(len(idx)), lens)[keep]
-    per_row = np.bincount(rows, minlength=len(idx))
-    if min_cluster > 1:  # residents on an edge among ``idx`` (either end: undirected components)
-        touched = per_row + np.bincount(new[keep], minlength=len(idx))
+    j = np.searchsorted(idx, cols)
+    keep = j < k
+    keep[keep] = idx[j[keep]] == cols[keep]
+    a = np.repeat(np.arange(k), lens)[keep]  # edges among idx, as local ids
+    b = j[keep]
+    if min_cluster > 1:  # fewer than min_cluster residents on an edge: no component that big
+        touched = np.zeros(k, dtype=bool)
+        touched[a] = True
+        touched[b] = True
         if np.count_nonzero(touched) < min_cluster:
-            return None
-    indptr = np.zeros(len(idx) + 1, dtype=np.int64)
-    np.cumsum(per_row, out=indptr[1:])
-    return csr_array((adj.data[pos[keep]], new[keep], indptr), shape=(len(idx), len(idx)))
+            return []
+    label = np.arange(k)
+    while True:
+        low = np.minimum(label[a], label[b])
+        nxt = label.copy()
+        np.minimum.at(nxt, a, low)
+        np.minimum.at(nxt, b, low)
+        nxt = nxt[nxt]  # labels are members of the same component: jump to their label
+        if np.array_equal(nxt, label):
+            break
+        label = nxt
+    sizes = np.bincount(label, minlength=k)
+    roots = np.flatnonzero((sizes >= min_cluster) & (sizes > 0))
+    return [idx[label == r] for r in roots]
 
 
 def is_community_level(level: np.ndarray) -> np.ndarray:
