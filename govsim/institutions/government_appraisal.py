@@ -66,15 +66,24 @@ class GovernmentAppraisal(Institution):
         book = m.cases
         n = book.size
         start = day - ad
+        # Only the cases of the communities appraised today (their counts are the same
+        # integers as over the whole table; the other communities' scores are not read).
         comm = book.community[:n]
-        win = book.detected[:n] > (start[comm] if np.ndim(start) else start)
-        hot = np.bincount(comm, weights=win & (book.channel[:n] == HOTLINE), minlength=self.C)
-        left = np.bincount(comm, weights=win & book.left_community[:n] & (book.channel[:n] != HOTLINE),
+        mine = comm == todo[0]
+        for c in todo[1:]:
+            mine |= comm == c
+        cases = np.flatnonzero(mine)
+        comm = comm[cases]
+        detected = book.detected[cases]
+        channel = book.channel[cases]
+        win = detected > (start[comm] if np.ndim(start) else start)
+        hot = np.bincount(comm, weights=win & (channel == HOTLINE), minlength=self.C)
+        left = np.bincount(comm, weights=win & book.left_community[cases] & (channel != HOTLINE),
                            minlength=self.C)
         per100 = (hot + left) / np.maximum(m.structure.community_households / 100.0, 1e-9)
         complaints = 1.0 / (1.0 + per100 / 10.0)
-        fw = book.first_worked[:n]
-        quick = np.bincount(comm, weights=win & (fw >= 0) & (fw - book.detected[:n] <= 3), minlength=self.C)
+        fw = book.first_worked[cases]
+        quick = np.bincount(comm, weights=win & (fw >= 0) & (fw - detected <= 3), minlength=self.C)
         response = (quick + 1.0) / (np.bincount(comm, weights=win, minlength=self.C) + 2.0)
         sat = m.attitudes.community_satisfaction
         score = self.w[0] * complaints + self.w[1] * response + self.w[2] * sat
