@@ -113,8 +113,18 @@ class Volunteers:
         z = (pop.disposition[cand] + pop.social_term(cand) + base + party * pop.party[cand]
              - pop.w.time_cost * hours * (1.0 - pop.time_avail[cand]))
         yes = ok & (rng.random(cand.shape) < sigmoid(z))
+        # First willing candidate takes the role. When no two roles' first willing candidates
+        # are the same person, nobody is taken from a later role, so all take them at once;
+        # otherwise role by role, in order.
+        rows = np.flatnonzero(yes.any(axis=1))
+        person = cand[rows, yes[rows].argmax(axis=1)]
+        if len(np.unique(person)) == len(person):
+            pop.volunteer[person] = True
+            self.holder[vac[rows]] = person
+            pop.last_active[person] = day
+            return len(rows)
         filled = 0
-        for r in range(len(vac)):  # few vacancies; first willing candidate takes the role
+        for r in range(len(vac)):
             for h in np.flatnonzero(yes[r]):
                 person = cand[r, h]
                 if not pop.volunteer[person]:
