@@ -149,6 +149,12 @@ class Ledger:
     def _transfer_one(self, payer: int, payee: int, amount: float, category: str,
                       allow_overdraft: bool) -> np.ndarray:
         """The scalar case of :meth:`transfer` (most daily payments), without array overhead."""
+        return np.array([self.transfer_scalar(payer, payee, amount, category, allow_overdraft)])
+
+    def transfer_scalar(self, payer: int, payee: int, amount: float, category: str,
+                        allow_overdraft: bool = False) -> float:
+        """:meth:`transfer` of one Python ``float`` between two ``int`` accounts; returns the
+        amount paid as a float (for daily loops that need no array)."""
         if not math.isfinite(amount) or amount < 0:
             raise ValueError(f"transfer amounts must be finite and >= 0 ({category})")
         paid = amount
@@ -159,7 +165,7 @@ class Ledger:
         self.balance[payee] += paid
         self.totals[category] += paid
         self.paid_by[(self.kinds[payer], category)] += paid
-        return np.array([paid])
+        return paid
 
     def spent_by(self, kind: str, exclude: tuple[str, ...] = ()) -> float:
         return sum(v for (k, c), v in self.paid_by.items() if k == kind and c not in exclude)

@@ -56,7 +56,7 @@ class Meetings:
         self.attendance[c] = len(take) / max(len(idx), 1)
         self.held[c] += 1
         com = m.committees[c]
-        m.ledger.transfer(com.account, m.acct["suppliers"], MEETING_COST, "committee_spending")
+        m.ledger.transfer_scalar(int(com.account), m.acct["suppliers"], MEETING_COST, "committee_spending")
         self.present[take] = True
         outcomes = sum(inst.at_meeting(c, take, day) for inst in m.hooks["at_meeting"] if inst.on[c])
         self.present[take] = False

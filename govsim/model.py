@@ -551,11 +551,13 @@ class GovernanceModel(mesa.Model):
         (so a higher funding tier buys more hours)."""
         wage = self.scenario.government.worker_wage_per_day / STAFF_HOURS
         left = 91 - (d % 91)
-        bal = self.ledger.balance
+        ledger = self.ledger
+        bal = ledger.balance
+        labour = self.acct["labour"]
         for com in self.committees:
             spend = com.spend_operating_funds(float(bal[com.account]) - com.reserve, left, wage)
             if spend > 0:
-                self.ledger.transfer(com.account, self.acct["labour"], spend, "helper_wages")
+                ledger.transfer_scalar(int(com.account), labour, float(spend), "helper_wages")
 
     def _ngo_sector(self, d: int) -> None:
         """NGOs: daily wages and incubation, monthly donations, staffing and supervision."""
