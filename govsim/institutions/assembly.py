@@ -90,7 +90,20 @@ class MemberAssembly(Institution):
         pop = m.population
         # Regular sessions, and communities where proposals wait and an extra session may be asked.
         asking = np.flatnonzero((queue > 0) & (day - self.last_session >= 14))
-        for c in sorted(regular.union(asking.tolist())):
+        days = sorted(regular.union(asking.tolist()))
+        # Representatives' chance to ask for an extra session, for all asking communities at
+        # once (dispositions do not change during the day's sessions): per community,
+        # sigmoid(disposition[reps] + 0.3 * queue[c] - 2.0), the same float64 values.
+        ask_c = [c for c in days if c not in regular and self.on[c] and len(self.reps[c])]
+        p_ask, pos = {}, 0
+        if ask_c:
+            lens = [len(self.reps[c]) for c in ask_c]
+            shift = np.repeat(np.array([0.3 * queue[c] for c in ask_c]), lens)
+            p_all = sigmoid(pop.disposition[np.concatenate([self.reps[c] for c in ask_c])] + shift - 2.0)
+            for c, k in zip(ask_c, lens, strict=True):
+                p_ask[c] = p_all[pos:pos + k]
+                pos += k
+        for c in days:
             if not self.on[c]:
                 continue
             reps = self.reps[c]
@@ -98,8 +111,8 @@ class MemberAssembly(Institution):
             if c not in regular:
                 if len(reps) == 0:
                     continue
-                ask = m.rng.random(len(reps)) < sigmoid(pop.disposition[reps] + 0.3 * queue[c] - 2.0)
-                extra = ask.sum() >= self.at("extra_session_share", c) * len(reps)
+                ask = m.rng.random(len(reps)) < p_ask[c]
+                extra = np.count_nonzero(ask) >= self.at("extra_session_share", c) * len(reps)
                 if not extra:
                     continue
             self._session(c, day, waiting[book.community[waiting] == c], extra)
