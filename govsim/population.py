@@ -114,10 +114,6 @@ def _segments(indptr: np.ndarray, which: np.ndarray) -> np.ndarray:
     return np.repeat(starts - (ends - lens), lens) + np.arange(ends[-1] if len(ends) else 0)
 
 
-_DISPOSITION_WEIGHTS = ("trust", "efficacy", "belonging", "time", "dependency", "party")
-_DISPOSITION_COLUMNS = ("trust_comm", "efficacy", "belonging", "time_avail", "dependency")
-
-
 @dataclass
 class SocialWeights:
     """The participation logit's weights, from the scenario's ``[behaviour]`` table."""
@@ -224,11 +220,6 @@ class Population:
     def update_disposition(self) -> None:
         """Static part of the participation logit (recomputed weekly and after big events)."""
         w = self.w
-        if (all(type(getattr(w, f)) in (float, int) for f in _DISPOSITION_WEIGHTS)
-                and all(getattr(self, c).dtype == np.float32 for c in _DISPOSITION_COLUMNS)
-                and self.party.dtype == np.bool_):
-            self.disposition = self._disposition_buffered()
-            return
         self.disposition = (
             w.trust * (self.trust_comm - 0.5)
             + w.efficacy * (self.efficacy - 0.5)
@@ -237,30 +228,6 @@ class Population:
             - w.dependency * self.dependency
             + w.party * self.party
         ).astype(np.float32)
-
-    def _disposition_buffered(self) -> np.ndarray:
-        """:meth:`update_disposition`'s expression in reused buffers, for Python-number weights,
-        float32 columns and a boolean ``party``: the same operations, operand order and dtypes
-        (float32 terms, with Python-number weights; the party term float64, which promotes the
-        last sum), so the same values; a fresh float32 array, as before."""
-        w = self.w
-        b = getattr(self, "_disp_buffers", None)
-        if b is None or len(b[0]) != self.n:
-            b = self._disp_buffers = (np.empty(self.n, np.float32), np.empty(self.n, np.float32),
-                                      np.empty(self.n))
-        acc, tmp, wide = b
-        np.subtract(self.trust_comm, 0.5, out=tmp)
-        np.multiply(w.trust, tmp, out=acc)
-        for weight, column in ((w.efficacy, self.efficacy), (w.belonging, self.belonging),
-                               (w.time, self.time_avail)):
-            np.subtract(column, 0.5, out=tmp)
-            np.multiply(weight, tmp, out=tmp)
-            np.add(acc, tmp, out=acc)
-        np.multiply(w.dependency, self.dependency, out=tmp)
-        np.subtract(acc, tmp, out=acc)
-        np.multiply(w.party, self.party, out=wide)
-        np.add(acc, wide, out=wide)
-        return wide.astype(np.float32)
 
     def social_term(self, idx=None) -> np.ndarray:
         nb = self.nb_share if idx is None else self.nb_share[idx]
