@@ -106,12 +106,6 @@ class Attitudes:
         update_matvec(W, pop.influence_columns(), prev, x, y, mark, pop.INCREMENTAL_MAX_SHARE)
         return y
 
-    def _buffers(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        b = self.__dict__.get("_buf")
-        if b is None or len(b[0]) != n:
-            b = self._buf = (np.empty(n), np.empty(n, dtype=np.float32))
-        return b
-
     def weekly(self, day: int) -> None:
         """Satisfaction moves toward what the resident experiences (after the resident step)."""
         m = self.m
@@ -120,27 +114,10 @@ class Attitudes:
         self.service = SERVICE_MEMORY * self.service + (1 - SERVICE_MEMORY) * np.minimum(rate, 1.0)
         self._arisen[:] = 0.0
         self._resolved[:] = 0.0
+        voice = ((day - pop.voice_day) < VOICE_WINDOW).astype(np.float32)
         nb_exp = self._neighbours_experience(pop)
-        # target = FLOOR + W_SERVICE * service[community] + W_VOICE * voice + W_EXPERIENCE *
-        # experience + FAIRNESS * (experience - nb_exp), clipped to [0, 1], as float32; then
-        # satisfaction += float32(SATISFACTION_RATE) * (target - satisfaction). Computed in two
-        # reused buffers with the same operations, operand order and dtypes as that expression
-        # (float64 sum of the float64 service term and float32 terms), so the same values.
-        t, f = self._buffers(pop.n)
-        np.take(self.service, pop.community, out=t)
-        np.multiply(W_SERVICE, t, out=t)
-        np.add(FLOOR, t, out=t)
-        np.copyto(f, (day - pop.voice_day) < VOICE_WINDOW)  # voice, as float32 0/1
-        np.multiply(W_VOICE, f, out=f)
-        np.add(t, f, out=t)
-        np.multiply(W_EXPERIENCE, pop.experience, out=f)
-        np.add(t, f, out=t)
-        np.subtract(pop.experience, nb_exp, out=f)
-        np.multiply(FAIRNESS, f, out=f)
-        np.add(t, f, out=t)
-        np.clip(t, 0.0, 1.0, out=t)
-        np.copyto(f, t, casting="same_kind")  # target, as float32 (= .astype(np.float32))
-        np.subtract(f, pop.satisfaction, out=f)
-        np.multiply(np.float32(SATISFACTION_RATE), f, out=f)
-        pop.satisfaction += f
+        target = (FLOOR + W_SERVICE * self.service[pop.community] + W_VOICE * voice
+                  + W_EXPERIENCE * pop.experience + FAIRNESS * (pop.experience - nb_exp))
+        target = np.clip(target, 0.0, 1.0).astype(np.float32)
+        pop.satisfaction += np.float32(SATISFACTION_RATE) * (target - pop.satisfaction)
         self.community_satisfaction = pop.community_mean("satisfaction")
