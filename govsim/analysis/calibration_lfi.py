@@ -65,11 +65,17 @@ def planned_runs(cal: Calibration, method: str, fast: bool = False) -> int:
 
 def run_lfi(cal: Calibration, method: str, *, backend: str = "process", workers: int | None = None,
             address: str | None = None, security: Any = None, progress: bool = True,
-            fast: bool = False) -> dict[str, Any]:
+            fast: bool = False, out: str | Path | None = None, restart: bool = False,
+            generations: int | None = None) -> dict[str, Any]:
+    """Run the calibration. ABC with ``out``: every simulation and finished generation is
+    stored in ``out/abc/`` and the run resumes from there (``generations`` overrides the
+    file's, so a finished run can be extended; ``restart`` discards what is stored)."""
     spec = cal.spec
     sim = simulator(cal)
     bounds = {k: (r.min, r.max) for k, r in spec.parameters.items()}
     st = settings(cal, fast)
+    if generations is not None:
+        st["abc"]["generations"] = int(generations)
     t0 = time.perf_counter()
     with make_executor(backend, workers=workers, address=address, security=security) as ex:
         if method == "abc":
@@ -77,9 +83,13 @@ def run_lfi(cal: Calibration, method: str, *, backend: str = "process", workers:
             scales = {k: spec.tolerance.get(k, default_tolerance(k, z)) for k, z in spec.targets.items()}
             res = abc_smc(sim, bounds, dict(spec.targets), particles=a["particles"], generations=a["generations"],
                           quantile=a["quantile"], min_acceptance=a["min_acceptance"], seed=spec.seed,
-                          executor=ex, progress=progress, scales=scales)
+                          executor=ex, progress=progress, scales=scales, out=out, restart=restart,
+                          name=spec.name)
+            t1 = time.perf_counter()
             pred = predictive_check(sim, res, draws=a["predictive_draws"], seed=spec.seed, executor=ex,
                                     progress=progress)
+            if res.out is not None:
+                _note(res.out, "predictive check", time.perf_counter() - t1, backend, workers)
             out = {"method": "abc", "result": res, "predictive": pred}
         else:
             h = st["history"]
@@ -90,6 +100,28 @@ def run_lfi(cal: Calibration, method: str, *, backend: str = "process", workers:
     out.update(seconds=time.perf_counter() - t0, fast=fast, settings=st[method], backend=backend,
                workers=workers)
     return out
+
+
+def _note(out: Path, what: str, seconds: float, backend: str, workers: int | None) -> None:
+    with (Path(out) / "abc" / "sessions.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "what": what,
+                             "seconds": round(seconds, 3), "backend": backend, "workers": workers}) + "\n")
+
+
+def stored_seconds(out: str | Path) -> tuple[float, int]:
+    """Wall time of every session that worked on the stored ABC run in ``out`` (sessions
+    ended by kill -9 are not counted), and the number of sessions."""
+    path = Path(out) / "abc" / "sessions.jsonl"
+    total, n = 0.0, 0
+    if path.exists():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            total += float(rec.get("seconds", 0.0))
+            n += rec.get("what") != "predictive check"
+    return total, n
 
 
 # ---------------------------------------------------------------------- figures
@@ -198,9 +230,14 @@ def write_lfi(cal: Calibration, run: dict[str, Any], out: str | Path) -> dict[st
     paths: dict[str, Path] = {}
     mode = " (fast mode: a coarse answer)" if run["fast"] else ""
     who = f"{run['backend']}" + (f", {run['workers']} workers" if run["workers"] else "")
+    seconds, sessions = run["seconds"], 1
+    if run["method"] == "abc" and getattr(res, "out", None) is not None:
+        seconds, sessions = stored_seconds(res.out)  # every session of a resumed run
+        run = {**run, "seconds": seconds}
+    when = f"{seconds:.0f} s" + (f" over {sessions} sessions" if sessions > 1 else "")
     lines = [f"# Calibration: {spec.name} ({'ABC-SMC' if run['method'] == 'abc' else 'history matching'})"
              f"{mode}", "", spec.description or "", "",
-             f"Scenario `{spec.scenario}`; {res.simulations} model runs in {run['seconds']:.0f} s ({who}); "
+             f"Scenario `{spec.scenario}`; {res.simulations} model runs in {when} ({who}); "
              f"seed {spec.seed}. Settings: " + ", ".join(f"{k} = {v}" for k, v in run["settings"].items()) + ".",
              "", "Targets (field figures): " + ", ".join(f"`{k}` = {v:g}" for k, v in spec.targets.items()), ""]
     figs = []
