@@ -260,8 +260,8 @@ class AbcStore:
                 shown = ", ".join(diff[:4]) + (", ..." if len(diff) > 4 else "")
                 raise ExperimentError(
                     f"{self.root.parent}: holds an ABC-SMC run with another configuration ({shown} differ; "
-                    f"fingerprint {old.get('fingerprint')}, now {fp}); allowed: the same settings (a larger "
-                    "generations extends it), another --out, or --restart to discard it")
+                    f"fingerprint {old.get('fingerprint')}, now {fp}); allowed: the same settings (more "
+                    "generations extend it), another --out, or --restart to discard it")
             if old.get("model_code") != code:
                 raise ExperimentError(
                     f"{self.root.parent}: holds an ABC-SMC run of another version of the model code "
