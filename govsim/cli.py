@@ -662,7 +662,8 @@ def _calibrate_lfi(args: argparse.Namespace, cal, method: str) -> int:
         raise ScenarioError(f"--scenario-out: only for point calibration, not --method {method}")
     opts = backend_options(args)
     out = Path(args.out) if args.out else default_out(cal.spec.name)
-    guard(estimate(planned_runs(cal, method, args.fast), cal.base, backend=args.backend, workers=args.workers),
+    gens = args.generations if method == "abc" else None
+    guard(estimate(planned_runs(cal, method, args.fast, gens), cal.base, backend=args.backend, workers=args.workers),
           args.yes, args.calibration, "fewer particles, generations or points", quiet=args.quiet)
     check_out_dir(out)
     resumable = method == "abc"

@@ -53,11 +53,13 @@ def settings(cal: Calibration, fast: bool = False) -> dict[str, Any]:
     return {"abc": abc, "history": hist}
 
 
-def planned_runs(cal: Calibration, method: str, fast: bool = False) -> int:
+def planned_runs(cal: Calibration, method: str, fast: bool = False, generations: int | None = None) -> int:
     """An upper-ish estimate of the runs (ABC: acceptance assumed to fall to 1/4)."""
     st = settings(cal, fast)
     if method == "abc":
         a = st["abc"]
+        if generations is not None:
+            a["generations"] = generations
         return a["particles"] * (1 + sum(min(2 ** g, 4) for g in range(1, a["generations"]))) + a["predictive_draws"]
     h = st["history"]
     return h["waves"] * h["points"] * h["replicates"]
@@ -122,6 +124,16 @@ def stored_seconds(out: str | Path) -> tuple[float, int]:
             total += float(rec.get("seconds", 0.0))
             n += rec.get("what") != "predictive check"
     return total, n
+
+
+def generation_seconds(out: str | Path) -> dict[int, float]:
+    """Wall seconds each stored generation took in the session that finished it."""
+    path = Path(out) / "abc" / "state.json"
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        return {int(g["generation"]): float(g["_seconds"]) for g in state["generations"] if "_seconds" in g}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 # ---------------------------------------------------------------------- figures
@@ -237,7 +249,9 @@ def write_lfi(cal: Calibration, run: dict[str, Any], out: str | Path) -> dict[st
     when = f"{seconds:.0f} s" + (f" over {sessions} sessions" if sessions > 1 else "")
     lines = [f"# Calibration: {spec.name} ({'ABC-SMC' if run['method'] == 'abc' else 'history matching'})"
              f"{mode}", "", spec.description or "", "",
-             f"Scenario `{spec.scenario}`; {res.simulations} model runs in {when} ({who}); "
+             f"Scenario `{spec.scenario}`; {res.simulations} model runs"
+             + (f" and {len(run['predictive'])} predictive draws" if run["method"] == "abc" else "")
+             + f" in {when} ({who}); "
              f"seed {spec.seed}. Settings: " + ", ".join(f"{k} = {v}" for k, v in run["settings"].items()) + ".",
              "", "Targets (field figures): " + ", ".join(f"`{k}` = {v:g}" for k, v in spec.targets.items()), ""]
     figs = []
@@ -251,18 +265,31 @@ def write_lfi(cal: Calibration, run: dict[str, Any], out: str | Path) -> dict[st
             lo, hi = bounds[r["parameter"]]
             lines.append(f"| `{r['parameter']}` | U({lo:g}, {hi:g}) | {r['mean']:.4g} | {r['median']:.4g} | "
                          f"{r['ci_low']:.4g} - {r['ci_high']:.4g} |")
-        lines += ["", "## Generations", "", "| generation | epsilon | accepted | proposed | acceptance |",
-                  "|---|---|---|---|---|"]
+        lap = generation_seconds(res.out) if getattr(res, "out", None) is not None else {}
+        keys = list(spec.targets)
+        lines += ["", "## Generations", "",
+                  "Each population's weighted mean of its particles' simulated figures shows the approach "
+                  "to the targets.", "",
+                  "| generation | epsilon | accepted | proposed | acceptance | wall s | "
+                  + " | ".join(f"mean `{k}`" for k in keys) + " |", "|---|---|---|---|---|---|"
+                  + "---|" * len(keys)]
+        pops = {int(g): pop for g, pop in zip(res.generations["generation"], res.history, strict=False)}
         for _, g in res.generations.iterrows():
-            lines.append(f"| {int(g['generation'])} | {g['epsilon']:.4g} | {int(g['accepted'])} | "
-                         f"{int(g['proposed'])} | {g['acceptance']:.2f} |")
+            gi = int(g["generation"])
+            pop = pops.get(gi) if gi < len(res.history) else None
+            means = [f"{np.average(pop[f'sim:{k}'], weights=pop['weight']):.4g}" if pop is not None else "-"
+                     for k in keys]
+            sec = f"{lap[gi]:.0f}" if gi in lap else "-"
+            lines.append(f"| {gi} | {g['epsilon']:.4g} | {int(g['accepted'])} | "
+                         f"{int(g['proposed'])} | {g['acceptance']:.2f} | {sec} | " + " | ".join(means) + " |")
         lines += ["", "Distance: Euclidean over targets, each divided by its tolerance ("
                   + ", ".join(f"`{k}` {v:.3g}" for k, v in res.scales.items()) + ").", "",
                   f"## Posterior predictive check ({len(pred)} posterior draws on fresh seeds)", "",
-                  "| target | field figure | predictive mean | 95% predictive interval | error | field in interval |",
+                  "| target | field figure | predictive mean (± s.e.) | 95% predictive interval | error "
+                  "| field in interval |",
                   "|---|---|---|---|---|---|"]
         for _, r in table.iterrows():
-            lines.append(f"| `{r['target']}` | {r['field']:.4g} | {r['predictive_mean']:.4g} | "
+            lines.append(f"| `{r['target']}` | {r['field']:.4g} | {r['predictive_mean']:.4g} ± {r['mean_se']:.2g} | "
                          f"{r['pi_low']:.4g} - {r['pi_high']:.4g} | {r['error']:+.1f} {r['error_unit']} | "
                          f"{'yes' if r['within_interval'] else 'no'} |")
         ok = bool(table["within_2"].all())
