@@ -239,6 +239,7 @@ class AbcStore:
         self.root = Path(out) / "abc"
         self.results = ResultStore(self.root, log or warn)
         self.state: dict[str, Any] = {}
+        self.written = 0  # simulations run and stored by this object
 
     @property
     def state_path(self) -> Path:
@@ -344,6 +345,7 @@ class AbcStore:
             row = {"run_id": ids[i], "seed": int(seed), **{f"param:{n}": float(x) for n, x in params.items()},
                    **{f"sim:{k}": float(x) for k, x in res.items()}}
             self.results.write(row)
+            self.written += 1
             out[i] = {k: float(x) for k, x in res.items()}
             if bar is not None:
                 bar.update(1)
@@ -407,9 +409,7 @@ def abc_smc(simulate: Callable, bounds: dict[str, tuple[float, float]], targets:
         if store is None:
             new_sims += len(tasks)
             return simulate_all(simulate, tasks, ex, bar)
-        res, ran = store.simulate(simulate, tasks, ids, ex, bar)
-        new_sims += ran
-        return res
+        return store.simulate(simulate, tasks, ids, ex, bar)[0]
 
     lap = [time.perf_counter()]
 
@@ -512,7 +512,9 @@ def abc_smc(simulate: Callable, bounds: dict[str, tuple[float, float]], targets:
         if own:
             ex.close()
         if store is not None:
-            store.results.note_elapsed(time.perf_counter() - t0, new_sims, getattr(ex, "name", backend), workers)
+            new_sims = store.written  # counted as stored, so an interrupted batch counts too
+            store.results.note_elapsed(time.perf_counter() - t0, new_sims, getattr(ex, "name", backend),
+                                       getattr(ex, "workers", workers))
             store.close()
     return AbcResult(names=names, particles=history[-1], generations=pd.DataFrame(gens), history=history,
                      scales=dict(zip(keys, scale.tolist(), strict=True)), targets=dict(targets),
