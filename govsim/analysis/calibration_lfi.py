@@ -269,9 +269,9 @@ def write_lfi(cal: Calibration, run: dict[str, Any], out: str | Path) -> dict[st
         keys = list(spec.targets)
         lines += ["", "## Generations", "",
                   "Each population's weighted mean of its particles' simulated figures shows the approach "
-                  "to the targets.", "",
-                  "| generation | epsilon | accepted | proposed | acceptance | wall s | "
-                  + " | ".join(f"mean `{k}`" for k in keys) + " |", "|---|---|---|---|---|---|"
+                  "to the targets; ESS is the effective sample size of its weights (1 / sum of squares).", "",
+                  "| generation | epsilon | accepted | proposed | acceptance | ESS | wall s | "
+                  + " | ".join(f"mean `{k}`" for k in keys) + " |", "|---|---|---|---|---|---|---|"
                   + "---|" * len(keys)]
         pops = {int(g): pop for g, pop in zip(res.generations["generation"], res.history, strict=False)}
         for _, g in res.generations.iterrows():
@@ -280,8 +280,9 @@ def write_lfi(cal: Calibration, run: dict[str, Any], out: str | Path) -> dict[st
             means = [f"{np.average(pop[f'sim:{k}'], weights=pop['weight']):.4g}" if pop is not None else "-"
                      for k in keys]
             sec = f"{lap[gi]:.0f}" if gi in lap else "-"
+            ess = f"{1.0 / np.sum(pop['weight'].to_numpy() ** 2):.1f}" if pop is not None else "-"
             lines.append(f"| {gi} | {g['epsilon']:.4g} | {int(g['accepted'])} | "
-                         f"{int(g['proposed'])} | {g['acceptance']:.2f} | {sec} | " + " | ".join(means) + " |")
+                         f"{int(g['proposed'])} | {g['acceptance']:.2f} | {ess} | {sec} | " + " | ".join(means) + " |")
         lines += ["", "Distance: Euclidean over targets, each divided by its tolerance ("
                   + ", ".join(f"`{k}` {v:.3g}" for k, v in res.scales.items()) + ").", "",
                   f"## Posterior predictive check ({len(pred)} posterior draws on fresh seeds)", "",
