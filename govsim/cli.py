@@ -689,11 +689,17 @@ def _calibrate_lfi(args: argparse.Namespace, cal, method: str) -> int:
         raise ScenarioError(f"--scenario-out: only for point calibration, not --method {method}")
     opts = backend_options(args)
     out = Path(args.out) if args.out else default_out(cal.spec.name)
-    guard(estimate(planned_runs(cal, method, args.fast), cal.base, backend=args.backend, workers=args.workers),
+    gens = args.generations if method == "abc" else None
+    guard(estimate(planned_runs(cal, method, args.fast, gens), cal.base, backend=args.backend, workers=args.workers),
           args.yes, args.calibration, "fewer particles, generations or points", quiet=args.quiet)
     check_out_dir(out)
-    refuse_overwrite([out / "calibration.md", out / "summary.json"], args.force)
-    run = run_lfi(cal, method, progress=not args.quiet, fast=args.fast, **opts)
+    resumable = method == "abc"
+    if args.generations is not None and not resumable:
+        raise ScenarioError(f"--generations: only with --method abc, not {method}")
+    if not (resumable and (out / "abc" / "state.json").exists()):  # a stored ABC run resumes
+        refuse_overwrite([out / "calibration.md", out / "summary.json"], args.force)
+    extra = {"out": out, "restart": args.restart, "generations": args.generations} if resumable else {}
+    run = run_lfi(cal, method, progress=not args.quiet, fast=args.fast, **opts, **extra)
     paths = write_lfi(cal, run, out)
     print(paths["report"].read_text())
     return 0
@@ -798,6 +804,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="nelder-mead (quick point estimate; default unless the file says otherwise), powell, "
                     "differential_evolution, abc (ABC-SMC posterior) or history (history matching)")
     ca.add_argument("--fast", action="store_true", help="abc/history: a small, coarse run (CI, notebooks)")
+    ca.add_argument("--generations", type=_int_at_least(1, 100),
+                    help="abc: generations (overrides the file); more than a finished run in --out extends it")
+    ca.add_argument("--restart", action="store_true",
+                    help="abc: discard the stored run in --out instead of resuming it")
     _backend_args(ca)
     ca.add_argument("--quiet", action="store_true")
     ca.set_defaults(func=cmd_calibrate)

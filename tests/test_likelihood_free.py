@@ -1,9 +1,17 @@
 """ABC-SMC and history matching recover a known parameter of a cheap synthetic simulator."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import numpy as np
+import pandas as pd
 import pytest
 
-from govsim.analysis.likelihood_free import abc_smc, history_match
+from govsim.analysis.likelihood_free import abc_smc, history_match, predictive_check
+from govsim.experiment.spec import ExperimentError
 
 TRUE = {"a": 0.3, "b": 0.6}
 BOUNDS = {"a": (0.0, 1.0), "b": (0.0, 1.0)}
@@ -99,10 +107,15 @@ def test_cli_calibrate_likelihood_free_writes_a_report(tmp_path, capsys, method)
         assert (out / "predictive_check.png").is_file()
     else:
         assert "non-implausible" in text and (out / "history_waves.png").is_file()
-    # a second run refuses to overwrite without --force
-    assert main(["calibrate", str(cal), "--method", method, "--fast", "--backend", "serial", "--quiet",
-                 "--out", str(out)]) == 2
-    assert "--force" in capsys.readouterr().err
+    again = main(["calibrate", str(cal), "--method", method, "--fast", "--backend", "serial", "--quiet",
+                  "--out", str(out)])
+    if method == "abc":  # a second run resumes the stored run: nothing left to simulate, same answer
+        assert again == 0
+        text2 = (out / "calibration.md").read_text()
+        assert text2.split("## Posterior")[1] == text.split("## Posterior")[1]
+    else:  # refuses to overwrite without --force
+        assert again == 2
+        assert "--force" in capsys.readouterr().err
 
 
 def test_abc_same_result_on_process_backend(tmp_path):
@@ -139,3 +152,107 @@ def test_bad_lfi_settings_are_one_line_errors(tmp_path, capsys, extra, msg):
     assert main(["validate", str(p)]) == 2
     err = capsys.readouterr().err
     assert msg in err and err.count("\n") == 1
+
+
+# ---------------------------------------------------------------------- resume
+class Toy:
+    """The toy simulator, interrupted (KeyboardInterrupt) after ``calls`` simulations."""
+
+    def __init__(self, calls: int | None = None):
+        self.calls, self.done = calls, 0
+
+    def __call__(self, task):
+        self.done += 1
+        if self.calls is not None and self.done > self.calls:
+            raise KeyboardInterrupt
+        return toy(task)
+
+    def store_key(self):
+        return "toy"
+
+
+RESUME = {"particles": 20, "generations": 4, "seed": 5, "batch": 7}
+
+
+def test_abc_resumes_after_interruption_to_the_uninterrupted_result(tmp_path):
+    ref = abc_smc(toy, BOUNDS, observed(0), **RESUME)  # uninterrupted, nothing stored
+    assert ref.simulations > 120
+    for cut in (7, 45, 100, ref.simulations - 3):  # in generation 0, mid-generation, in the last one
+        out = tmp_path / f"cut{cut}"
+        with pytest.raises(KeyboardInterrupt):
+            abc_smc(Toy(cut), BOUNDS, observed(0), out=out, **RESUME)
+        res = abc_smc(Toy(), BOUNDS, observed(0), out=out, **RESUME)
+        pd.testing.assert_frame_equal(res.particles, ref.particles, check_exact=True)
+        pd.testing.assert_frame_equal(res.generations, ref.generations, check_exact=True)
+        assert res.simulations == ref.simulations
+        assert res.new_simulations == ref.simulations - cut  # finished simulations were reused
+        again = abc_smc(Toy(0), BOUNDS, observed(0), out=out, **RESUME)  # finished: nothing to run
+        assert again.new_simulations == 0 and again.particles.equals(ref.particles)
+    # the predictive check is stored too, and equal to the unstored one
+    a = predictive_check(Toy(), res, draws=6, seed=1)
+    assert a.equals(predictive_check(toy, ref, draws=6, seed=1))
+    assert predictive_check(Toy(0), res, draws=6, seed=1).equals(a)
+
+
+def test_abc_more_generations_extend_a_finished_run(tmp_path):
+    out = tmp_path / "ext"
+    short = abc_smc(Toy(), BOUNDS, observed(0), out=out, **{**RESUME, "generations": 2})
+    longer = abc_smc(Toy(), BOUNDS, observed(0), out=out, **RESUME)
+    ref = abc_smc(toy, BOUNDS, observed(0), **RESUME)
+    assert longer.particles.equals(ref.particles) and longer.generations.equals(ref.generations)
+    assert longer.new_simulations == ref.simulations - short.simulations
+    # fewer generations than stored: the shorter run's answer, read back
+    back = abc_smc(Toy(0), BOUNDS, observed(0), out=out, **{**RESUME, "generations": 2})
+    assert back.particles.equals(short.particles) and back.generations.equals(short.generations)
+
+
+@pytest.mark.parametrize("change", [{"particles": 25}, {"seed": 6}, {"quantile": 0.4}, {"bounds": "b"}])
+def test_abc_refuses_a_folder_of_another_configuration(tmp_path, change):
+    out = tmp_path / "run"
+    abc_smc(Toy(), BOUNDS, observed(0), out=out, **{**RESUME, "generations": 1})
+    kw = {**RESUME, "generations": 1, **{k: v for k, v in change.items() if k != "bounds"}}
+    bounds = {**BOUNDS, "b": (0.0, 0.9)} if "bounds" in change else BOUNDS
+    with pytest.raises(ExperimentError) as err:
+        abc_smc(Toy(0), bounds, observed(0), out=out, **kw)
+    msg = str(err.value)
+    assert "another configuration" in msg and "--restart" in msg and "\n" not in msg
+    assert next(iter(change)) in msg
+    # restart discards the stored run
+    res = abc_smc(Toy(), bounds, observed(0), out=out, restart=True, **kw)
+    assert res.new_simulations == res.simulations
+
+
+def _cli(*args):
+    from conftest import ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "govsim.cli", *map(str, args)], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_cli_abc_resumes_after_kill_9_and_refuses_another_configuration(tmp_path, capsys):
+    from govsim.cli import main
+
+    cal = tiny_calibration(tmp_path)
+    ref, cut = tmp_path / "ref", tmp_path / "cut"
+    args = ["calibrate", cal, "--method", "abc", "--backend", "serial", "--quiet"]
+    assert main([*map(str, args), "--out", str(ref)]) == 0
+    runs = len(list((ref / "abc" / "runs").glob("*.parquet")))
+    p = _cli(*args, "--out", cut)
+    deadline = time.monotonic() + 300
+    while len(list((cut / "abc" / "runs").glob("g*.parquet"))) < runs // 2 and time.monotonic() < deadline:
+        assert p.poll() is None, "finished before it could be interrupted"
+        time.sleep(0.02)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    assert 0 < len(list((cut / "abc" / "runs").glob("*.parquet"))) < runs
+    p = _cli(*args, "--out", cut)
+    assert p.wait(timeout=300) == 0, p.stderr.read().decode()
+    for name in ("posterior.csv", "generations.csv", "predictive.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(ref / name), pd.read_csv(cut / name), check_exact=True)
+    # another configuration in the same folder: one line, exit 2
+    cal.write_text(cal.read_text().replace("particles = 10", "particles = 12"))
+    capsys.readouterr()
+    assert main([*map(str, args), "--out", str(cut)]) == 2
+    err = capsys.readouterr().err
+    assert "another configuration (" in err and "particles" in err and err.count("\n") == 1

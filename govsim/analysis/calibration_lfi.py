@@ -53,11 +53,13 @@ def settings(cal: Calibration, fast: bool = False) -> dict[str, Any]:
     return {"abc": abc, "history": hist}
 
 
-def planned_runs(cal: Calibration, method: str, fast: bool = False) -> int:
+def planned_runs(cal: Calibration, method: str, fast: bool = False, generations: int | None = None) -> int:
     """An upper-ish estimate of the runs (ABC: acceptance assumed to fall to 1/4)."""
     st = settings(cal, fast)
     if method == "abc":
         a = st["abc"]
+        if generations is not None:
+            a["generations"] = generations
         return a["particles"] * (1 + sum(min(2 ** g, 4) for g in range(1, a["generations"]))) + a["predictive_draws"]
     h = st["history"]
     return h["waves"] * h["points"] * h["replicates"]
@@ -65,11 +67,17 @@ def planned_runs(cal: Calibration, method: str, fast: bool = False) -> int:
 
 def run_lfi(cal: Calibration, method: str, *, backend: str = "process", workers: int | None = None,
             address: str | None = None, security: Any = None, progress: bool = True,
-            fast: bool = False) -> dict[str, Any]:
+            fast: bool = False, out: str | Path | None = None, restart: bool = False,
+            generations: int | None = None) -> dict[str, Any]:
+    """Run the calibration. ABC with ``out``: every simulation and finished generation is
+    stored in ``out/abc/`` and the run resumes from there (``generations`` overrides the
+    file's, so a finished run can be extended; ``restart`` discards what is stored)."""
     spec = cal.spec
     sim = simulator(cal)
     bounds = {k: (r.min, r.max) for k, r in spec.parameters.items()}
     st = settings(cal, fast)
+    if generations is not None:
+        st["abc"]["generations"] = int(generations)
     t0 = time.perf_counter()
     with make_executor(backend, workers=workers, address=address, security=security) as ex:
         if method == "abc":
@@ -77,9 +85,13 @@ def run_lfi(cal: Calibration, method: str, *, backend: str = "process", workers:
             scales = {k: spec.tolerance.get(k, default_tolerance(k, z)) for k, z in spec.targets.items()}
             res = abc_smc(sim, bounds, dict(spec.targets), particles=a["particles"], generations=a["generations"],
                           quantile=a["quantile"], min_acceptance=a["min_acceptance"], seed=spec.seed,
-                          executor=ex, progress=progress, scales=scales)
+                          executor=ex, progress=progress, scales=scales, out=out, restart=restart,
+                          name=spec.name)
+            t1 = time.perf_counter()
             pred = predictive_check(sim, res, draws=a["predictive_draws"], seed=spec.seed, executor=ex,
                                     progress=progress)
+            if res.out is not None:
+                _note(res.out, "predictive check", time.perf_counter() - t1, backend, workers)
             out = {"method": "abc", "result": res, "predictive": pred}
         else:
             h = st["history"]
@@ -90,6 +102,38 @@ def run_lfi(cal: Calibration, method: str, *, backend: str = "process", workers:
     out.update(seconds=time.perf_counter() - t0, fast=fast, settings=st[method], backend=backend,
                workers=workers)
     return out
+
+
+def _note(out: Path, what: str, seconds: float, backend: str, workers: int | None) -> None:
+    with (Path(out) / "abc" / "sessions.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "what": what,
+                             "seconds": round(seconds, 3), "backend": backend, "workers": workers}) + "\n")
+
+
+def stored_seconds(out: str | Path) -> tuple[float, int]:
+    """Wall time of every session that worked on the stored ABC run in ``out`` (sessions
+    ended by kill -9 are not counted), and the number of sessions."""
+    path = Path(out) / "abc" / "sessions.jsonl"
+    total, n = 0.0, 0
+    if path.exists():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            total += float(rec.get("seconds", 0.0))
+            n += rec.get("what") != "predictive check"
+    return total, n
+
+
+def generation_seconds(out: str | Path) -> dict[int, float]:
+    """Wall seconds each stored generation took in the session that finished it."""
+    path = Path(out) / "abc" / "state.json"
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        return {int(g["generation"]): float(g["_seconds"]) for g in state["generations"] if "_seconds" in g}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 # ---------------------------------------------------------------------- figures
@@ -198,9 +242,16 @@ def write_lfi(cal: Calibration, run: dict[str, Any], out: str | Path) -> dict[st
     paths: dict[str, Path] = {}
     mode = " (fast mode: a coarse answer)" if run["fast"] else ""
     who = f"{run['backend']}" + (f", {run['workers']} workers" if run["workers"] else "")
+    seconds, sessions = run["seconds"], 1
+    if run["method"] == "abc" and getattr(res, "out", None) is not None:
+        seconds, sessions = stored_seconds(res.out)  # every session of a resumed run
+        run = {**run, "seconds": seconds}
+    when = f"{seconds:.0f} s" + (f" over {sessions} sessions" if sessions > 1 else "")
     lines = [f"# Calibration: {spec.name} ({'ABC-SMC' if run['method'] == 'abc' else 'history matching'})"
              f"{mode}", "", spec.description or "", "",
-             f"Scenario `{spec.scenario}`; {res.simulations} model runs in {run['seconds']:.0f} s ({who}); "
+             f"Scenario `{spec.scenario}`; {res.simulations} model runs"
+             + (f" and {len(run['predictive'])} predictive draws" if run["method"] == "abc" else "")
+             + f" in {when} ({who}); "
              f"seed {spec.seed}. Settings: " + ", ".join(f"{k} = {v}" for k, v in run["settings"].items()) + ".",
              "", "Targets (field figures): " + ", ".join(f"`{k}` = {v:g}" for k, v in spec.targets.items()), ""]
     figs = []
@@ -214,18 +265,32 @@ def write_lfi(cal: Calibration, run: dict[str, Any], out: str | Path) -> dict[st
             lo, hi = bounds[r["parameter"]]
             lines.append(f"| `{r['parameter']}` | U({lo:g}, {hi:g}) | {r['mean']:.4g} | {r['median']:.4g} | "
                          f"{r['ci_low']:.4g} - {r['ci_high']:.4g} |")
-        lines += ["", "## Generations", "", "| generation | epsilon | accepted | proposed | acceptance |",
-                  "|---|---|---|---|---|"]
+        lap = generation_seconds(res.out) if getattr(res, "out", None) is not None else {}
+        keys = list(spec.targets)
+        lines += ["", "## Generations", "",
+                  "Each population's weighted mean of its particles' simulated figures shows the approach "
+                  "to the targets; ESS is the effective sample size of its weights (1 / sum of squares).", "",
+                  "| generation | epsilon | accepted | proposed | acceptance | ESS | wall s | "
+                  + " | ".join(f"mean `{k}`" for k in keys) + " |", "|---|---|---|---|---|---|---|"
+                  + "---|" * len(keys)]
+        pops = {int(g): pop for g, pop in zip(res.generations["generation"], res.history, strict=False)}
         for _, g in res.generations.iterrows():
-            lines.append(f"| {int(g['generation'])} | {g['epsilon']:.4g} | {int(g['accepted'])} | "
-                         f"{int(g['proposed'])} | {g['acceptance']:.2f} |")
+            gi = int(g["generation"])
+            pop = pops.get(gi) if gi < len(res.history) else None
+            means = [f"{np.average(pop[f'sim:{k}'], weights=pop['weight']):.4g}" if pop is not None else "-"
+                     for k in keys]
+            sec = f"{lap[gi]:.0f}" if gi in lap else "-"
+            ess = f"{1.0 / np.sum(pop['weight'].to_numpy() ** 2):.1f}" if pop is not None else "-"
+            lines.append(f"| {gi} | {g['epsilon']:.4g} | {int(g['accepted'])} | "
+                         f"{int(g['proposed'])} | {g['acceptance']:.2f} | {ess} | {sec} | " + " | ".join(means) + " |")
         lines += ["", "Distance: Euclidean over targets, each divided by its tolerance ("
                   + ", ".join(f"`{k}` {v:.3g}" for k, v in res.scales.items()) + ").", "",
                   f"## Posterior predictive check ({len(pred)} posterior draws on fresh seeds)", "",
-                  "| target | field figure | predictive mean | 95% predictive interval | error | field in interval |",
+                  "| target | field figure | predictive mean (± s.e.) | 95% predictive interval | error "
+                  "| field in interval |",
                   "|---|---|---|---|---|---|"]
         for _, r in table.iterrows():
-            lines.append(f"| `{r['target']}` | {r['field']:.4g} | {r['predictive_mean']:.4g} | "
+            lines.append(f"| `{r['target']}` | {r['field']:.4g} | {r['predictive_mean']:.4g} ± {r['mean_se']:.2g} | "
                          f"{r['pi_low']:.4g} - {r['pi_high']:.4g} | {r['error']:+.1f} {r['error_unit']} | "
                          f"{'yes' if r['within_interval'] else 'no'} |")
         ok = bool(table["within_2"].all())
