@@ -256,3 +256,27 @@ def test_cli_abc_resumes_after_kill_9_and_refuses_another_configuration(tmp_path
     assert main([*map(str, args), "--out", str(cut)]) == 2
     err = capsys.readouterr().err
     assert "another configuration (" in err and "particles" in err and err.count("\n") == 1
+
+
+def test_calibration_reports_in_chinese(tmp_path):
+    """--lang zh: the ABC and history-matching reports are in Chinese, with none of the English
+    sentences, and their figures carry Chinese titles."""
+    from govsim.cli import main
+    from govsim.outcomes import set_language
+
+    cal = tiny_calibration(tmp_path)
+    try:
+        for method, english in [("abc", ["## Posterior", "Posterior predictive check", "Distance: Euclidean",
+                                         "Targets (field figures)", "model runs", "points |"]),
+                                ("history", ["## Waves", "Implausibility:", "Non-implausible ranges",
+                                             "Targets (field figures)"])]:
+            out = tmp_path / method
+            assert main(["calibrate", str(cal), "--method", method, "--fast", "--backend", "serial", "--quiet",
+                         "--lang", "zh", "--out", str(out)]) == 0
+            text = (out / "calibration.md").read_text()
+            assert "# 校准：" in text and "目标（调研数据）" in text
+            assert ("后验预测检验" in text) if method == "abc" else ("未被排除" in text)
+            for sentence in english:
+                assert sentence not in text, sentence
+    finally:
+        set_language("en")

@@ -137,6 +137,24 @@ def generation_seconds(out: str | Path) -> dict[int, float]:
 
 
 # ---------------------------------------------------------------------- figures
+def _t(en: str, zh: str) -> str:
+    """The report's text in the current language (``--lang``)."""
+    from govsim.outcomes import get_language
+
+    return zh if get_language() == "zh" else en
+
+
+def _unit(unit: str) -> str:
+    return _t(unit, {"points": "个百分点"}.get(unit, unit))
+
+
+def _fonts(fig) -> None:
+    from govsim.fonts import apply_fonts
+    from govsim.outcomes import get_language
+
+    apply_fonts(fig, get_language())
+
+
 def _hist_weighted(ax, x, w, lo, hi, color="tab:blue"):
     ax.hist(x, bins=20, range=(lo, hi), weights=w, color=color, alpha=0.75, density=True)
 
@@ -168,7 +186,8 @@ def plot_posterior(res: AbcResult, bounds: dict[str, tuple[float, float]]):
                 ax.set_xlabel(label(b), fontsize=8)
             if j == 0 and i > 0:
                 ax.set_ylabel(label(a), fontsize=8)
-    fig.suptitle("ABC-SMC posterior (95% credible interval shaded)")
+    fig.suptitle(_t("ABC-SMC posterior (95% credible interval shaded)", "ABC-SMC 后验分布（阴影为 95% 可信区间）"))
+    _fonts(fig)
     fig.tight_layout()
     return fig
 
@@ -182,11 +201,12 @@ def plot_predictive(pred: pd.DataFrame, targets: dict[str, float]):
     for ax, (k, z) in zip(axes[0], targets.items(), strict=True):
         x = pred[k].to_numpy(float)
         ax.hist(x[np.isfinite(x)], bins=15, color="tab:blue", alpha=0.75)
-        ax.axvline(z, color="tab:red", lw=2, label="field figure")
-        ax.axvline(np.nanmean(x), color="black", ls="--", label="predictive mean")
+        ax.axvline(z, color="tab:red", lw=2, label=_t("field figure", "调研数据"))
+        ax.axvline(np.nanmean(x), color="black", ls="--", label=_t("predictive mean", "预测均值"))
         ax.set_title(label(k), fontsize=9)
     axes[0][0].legend(fontsize=7)
-    fig.suptitle("Posterior predictive check")
+    fig.suptitle(_t("Posterior predictive check", "后验预测检验"))
+    _fonts(fig)
     fig.tight_layout()
     return fig
 
@@ -208,7 +228,7 @@ def plot_waves(res: HistoryResult):
             s = wv.nroy_sample
             if len(s) > 800:
                 s = s.iloc[:: max(1, len(s) // 800)]
-            ax.scatter(s[a], s[b], s=3, color=c, alpha=0.5, label=f"wave {wv.wave}")
+            ax.scatter(s[a], s[b], s=3, color=c, alpha=0.5, label=_t(f"wave {wv.wave}", f"第 {wv.wave} 轮"))
         ax.set_xlim(*res.bounds[a])
         ax.set_ylim(*res.bounds[b])
         ax.set_xlabel(label(a), fontsize=8)
@@ -218,12 +238,14 @@ def plot_waves(res: HistoryResult):
     ax = axes[0][ncol]
     ax.bar([str(w.wave) for w in res.waves], [w.nroy_share for w in res.waves], color=colors)
     ax.set_ylim(0, 1)
-    ax.set_xlabel("wave")
-    ax.set_title("non-implausible share of the box", fontsize=9)
+    ax.set_xlabel(_t("wave", "轮次"))
+    ax.set_title(_t("non-implausible share of the box", "参数空间中未被排除的比例"), fontsize=9)
     for r in range(1, nrow):
         axes[r][ncol].axis("off")
     axes[0][0].legend(fontsize=7, markerscale=3)
-    fig.suptitle(f"History matching: non-implausible space by wave (cut-off {res.cutoff:g})")
+    fig.suptitle(_t(f"History matching: non-implausible space by wave (cut-off {res.cutoff:g})",
+                   f"历史匹配：各轮未被排除的参数空间（阈值 {res.cutoff:g}）"))
+    _fonts(fig)
     fig.tight_layout()
     return fig
 
@@ -240,26 +262,36 @@ def write_lfi(cal: Calibration, run: dict[str, Any], out: str | Path) -> dict[st
     bounds = {k: (r.min, r.max) for k, r in spec.parameters.items()}
     res = run["result"]
     paths: dict[str, Path] = {}
-    mode = " (fast mode: a coarse answer)" if run["fast"] else ""
-    who = f"{run['backend']}" + (f", {run['workers']} workers" if run["workers"] else "")
+    mode = _t(" (fast mode: a coarse answer)", "（快速模式：粗略结果）") if run["fast"] else ""
+    who = f"{run['backend']}" + (_t(f", {run['workers']} workers", f"，{run['workers']} 个工作进程")
+                                 if run["workers"] else "")
     seconds, sessions = run["seconds"], 1
     if run["method"] == "abc" and getattr(res, "out", None) is not None:
         seconds, sessions = stored_seconds(res.out)  # every session of a resumed run
         run = {**run, "seconds": seconds}
-    when = f"{seconds:.0f} s" + (f" over {sessions} sessions" if sessions > 1 else "")
-    lines = [f"# Calibration: {spec.name} ({'ABC-SMC' if run['method'] == 'abc' else 'history matching'})"
-             f"{mode}", "", spec.description or "", "",
-             f"Scenario `{spec.scenario}`; {res.simulations} model runs"
-             + (f" and {len(run['predictive'])} predictive draws" if run["method"] == "abc" else "")
-             + f" in {when} ({who}); "
-             f"seed {spec.seed}. Settings: " + ", ".join(f"{k} = {v}" for k, v in run["settings"].items()) + ".",
-             "", "Targets (field figures): " + ", ".join(f"`{k}` = {v:g}" for k, v in spec.targets.items()), ""]
+    when = (_t(f"{seconds:.0f} s", f"{seconds:.0f} 秒")
+            + (_t(f" over {sessions} sessions", f"（分 {sessions} 次运行）") if sessions > 1 else ""))
+    method = ("ABC-SMC" if run["method"] == "abc" else _t("history matching", "历史匹配"))
+    settings_text = ", ".join(f"{k} = {v}" for k, v in run["settings"].items())
+    draws = len(run["predictive"]) if run["method"] == "abc" else 0
+    lines = [_t(f"# Calibration: {spec.name} ({method}){mode}", f"# 校准：{spec.name}（{method}）{mode}"),
+             "", spec.description or "", "",
+             _t(f"Scenario `{spec.scenario}`; {res.simulations} model runs"
+                + (f" and {draws} predictive draws" if draws else "")
+                + f" in {when} ({who}); seed {spec.seed}. Settings: {settings_text}.",
+                f"情景 `{spec.scenario}`；共 {res.simulations} 次模型运行"
+                + (f"和 {draws} 次预测抽样" if draws else "")
+                + f"，用时 {when}（{who}）；随机种子 {spec.seed}。设置：{settings_text}。"),
+             "", _t("Targets (field figures): ", "目标（调研数据）：")
+             + ", ".join(f"`{k}` = {v:g}" for k, v in spec.targets.items()), ""]
     figs = []
     if run["method"] == "abc":
         summ = res.summary()
         pred = run["predictive"]
         table = predictive_table(pred, dict(spec.targets))
-        lines += ["## Posterior", "", "| parameter | prior | mean | median | 95% credible interval |",
+        lines += [_t("## Posterior", "## 后验分布"), "",
+                  _t("| parameter | prior | mean | median | 95% credible interval |",
+                     "| 参数 | 先验 | 均值 | 中位数 | 95% 可信区间 |"),
                   "|---|---|---|---|---|"]
         for _, r in summ.iterrows():
             lo, hi = bounds[r["parameter"]]
@@ -267,12 +299,16 @@ def write_lfi(cal: Calibration, run: dict[str, Any], out: str | Path) -> dict[st
                          f"{r['ci_low']:.4g} - {r['ci_high']:.4g} |")
         lap = generation_seconds(res.out) if getattr(res, "out", None) is not None else {}
         keys = list(spec.targets)
-        lines += ["", "## Generations", "",
-                  "Each population's weighted mean of its particles' simulated figures shows the approach "
-                  "to the targets; ESS is the effective sample size of its weights (1 / sum of squares).", "",
-                  "| generation | epsilon | accepted | proposed | acceptance | ESS | wall s | "
-                  + " | ".join(f"mean `{k}`" for k in keys) + " |", "|---|---|---|---|---|---|---|"
-                  + "---|" * len(keys)]
+        lines += ["", _t("## Generations", "## 各代"), "",
+                  _t("Each population's weighted mean of its particles' simulated figures shows the approach "
+                     "to the targets; ESS is the effective sample size of its weights (1 / sum of squares).",
+                     "每一代粒子模拟结果的加权均值显示向目标逼近的过程；ESS 为权重的有效样本量"
+                     "（1 / 权重平方和）。"), "",
+                  _t("| generation | epsilon | accepted | proposed | acceptance | ESS | wall s | "
+                     + " | ".join(f"mean `{k}`" for k in keys) + " |",
+                     "| 代 | epsilon | 接受 | 提议 | 接受率 | ESS | 用时（秒） | "
+                     + " | ".join(f"均值 `{k}`" for k in keys) + " |"),
+                  "|---|---|---|---|---|---|---|" + "---|" * len(keys)]
         pops = {int(g): pop for g, pop in zip(res.generations["generation"], res.history, strict=False)}
         for _, g in res.generations.iterrows():
             gi = int(g["generation"])
@@ -283,20 +319,26 @@ def write_lfi(cal: Calibration, run: dict[str, Any], out: str | Path) -> dict[st
             ess = f"{1.0 / np.sum(pop['weight'].to_numpy() ** 2):.1f}" if pop is not None else "-"
             lines.append(f"| {gi} | {g['epsilon']:.4g} | {int(g['accepted'])} | "
                          f"{int(g['proposed'])} | {g['acceptance']:.2f} | {ess} | {sec} | " + " | ".join(means) + " |")
-        lines += ["", "Distance: Euclidean over targets, each divided by its tolerance ("
-                  + ", ".join(f"`{k}` {v:.3g}" for k, v in res.scales.items()) + ").", "",
-                  f"## Posterior predictive check ({len(pred)} posterior draws on fresh seeds)", "",
-                  "| target | field figure | predictive mean (± s.e.) | 95% predictive interval | error "
-                  "| field in interval |",
+        scales = ", ".join(f"`{k}` {v:.3g}" for k, v in res.scales.items())
+        lines += ["", _t(f"Distance: Euclidean over targets, each divided by its tolerance ({scales}).",
+                         f"距离：各目标除以其容差（{scales}）后的欧氏距离。"), "",
+                  _t(f"## Posterior predictive check ({len(pred)} posterior draws on fresh seeds)",
+                     f"## 后验预测检验（{len(pred)} 次后验抽样，使用新的随机种子）"), "",
+                  _t("| target | field figure | predictive mean (± s.e.) | 95% predictive interval | error "
+                     "| field in interval |",
+                     "| 目标 | 调研数据 | 预测均值（± 标准误） | 95% 预测区间 | 误差 | 调研数据在区间内 |"),
                   "|---|---|---|---|---|---|"]
         for _, r in table.iterrows():
             lines.append(f"| `{r['target']}` | {r['field']:.4g} | {r['predictive_mean']:.4g} ± {r['mean_se']:.2g} | "
-                         f"{r['pi_low']:.4g} - {r['pi_high']:.4g} | {r['error']:+.1f} {r['error_unit']} | "
-                         f"{'yes' if r['within_interval'] else 'no'} |")
+                         f"{r['pi_low']:.4g} - {r['pi_high']:.4g} | {r['error']:+.1f} {_unit(r['error_unit'])} | "
+                         f"{_t('yes', '是') if r['within_interval'] else _t('no', '否')} |")
         ok = bool(table["within_2"].all())
-        lines += ["", ("Every predictive mean is within 2 points (shares) or 2% (counts) of its field figure."
-                       if ok else "Not every predictive mean is within 2 points (shares) or 2% (counts) of its "
-                       "field figure: see the errors above."), "",
+        lines += ["", (_t("Every predictive mean is within 2 points (shares) or 2% (counts) of its field figure.",
+                          "每个预测均值与调研数据相差都在 2 个百分点（比例）或 2%（计数）以内。")
+                       if ok else _t("Not every predictive mean is within 2 points (shares) or 2% (counts) of its "
+                                     "field figure: see the errors above.",
+                                     "并非每个预测均值都在调研数据的 2 个百分点（比例）或 2%（计数）以内：见上表误差。")),
+                  "",
                   "![posterior](posterior.png)", "", "![predictive](predictive_check.png)", ""]
         paths["posterior"] = out / "posterior.csv"
         atomic_write_text(paths["posterior"], res.particles.to_csv(index=False))
@@ -311,14 +353,18 @@ def write_lfi(cal: Calibration, run: dict[str, Any], out: str | Path) -> dict[st
                                                                 "predictive_check")]
     else:
         rng = res.ranges()
-        lines += ["## Waves", "", "| wave | design points | non-implausible share of the box |", "|---|---|---|"]
+        lines += [_t("## Waves", "## 各轮"), "",
+                  _t("| wave | design points | non-implausible share of the box |",
+                     "| 轮次 | 设计点 | 参数空间中未被排除的比例 |"), "|---|---|---|"]
         for wv in res.waves:
             lines.append(f"| {wv.wave} | {len(wv.design)} | {wv.nroy_share:.3f} |")
-        lines += ["", "Implausibility: |z - E[f(x)]| / sqrt(emulator variance + run-to-run variance + "
-                  "tolerance^2), largest over targets; cut-off "
-                  f"{res.cutoff:g}. Tolerances: " + ", ".join(f"`{k}` {v:.3g}" for k, v in res.tolerance.items())
-                  + ".", "", "## Non-implausible ranges after the last wave", "",
-                  "| parameter | prior | low | high |", "|---|---|---|---|"]
+        tols = ", ".join(f"`{k}` {v:.3g}" for k, v in res.tolerance.items())
+        lines += ["", _t("Implausibility: |z - E[f(x)]| / sqrt(emulator variance + run-to-run variance + "
+                         f"tolerance^2), largest over targets; cut-off {res.cutoff:g}. Tolerances: {tols}.",
+                         "不合理度：|z - E[f(x)]| / sqrt(仿真器方差 + 运行间方差 + 容差^2)，取各目标中的最大值；"
+                         f"阈值 {res.cutoff:g}。容差：{tols}。"), "",
+                  _t("## Non-implausible ranges after the last wave", "## 最后一轮后未被排除的参数范围"), "",
+                  _t("| parameter | prior | low | high |", "| 参数 | 先验 | 下限 | 上限 |"), "|---|---|---|---|"]
         last = rng[rng["wave"] == res.waves[-1].wave] if res.waves else rng
         for _, r in last.iterrows():
             lo, hi = bounds[r["parameter"]]
