@@ -89,7 +89,8 @@ def format_summary(summary: dict, lang: str | None = None) -> str:
             + (f"治理模式={label(summary['regime'])}" if zh
                else f"regime={summary['regime']} ({label(summary['regime'])})")
             + (f" pilots={summary['pilots']}" if summary.get("pilots") else "")
-            + f"  funding={summary['funding_rule']}  seed={summary['seed']}  days={summary['days']}",
+            + (f"  经费规则={summary['funding_rule']}  随机种子={summary['seed']}  天数={summary['days']}" if zh
+               else f"  funding={summary['funding_rule']}  seed={summary['seed']}  days={summary['days']}"),
             (f"{summary['residents']:,} 名居民，{summary['households']:,} 户，{n_comm} 个社区" if zh
              else f"{summary['residents']:,} residents, {summary['households']:,} households, "
              f"{n_comm} communit{'y' if n_comm == 1 else 'ies'}"),
@@ -191,7 +192,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     model = GovernanceModel(scenario=sc)
     if not args.quiet:
-        print(model.describe(), file=sys.stderr)
+        from govsim.outcomes import use_language
+
+        with use_language(getattr(args, "lang", None)):
+            print(model.describe(), file=sys.stderr)
     model.run(progress=not args.quiet)
     elapsed = time.perf_counter() - t0
     summary = model.summary()

@@ -789,7 +789,13 @@ class GovernanceModel(mesa.Model):
         return metrics.community_table(self)
 
     def describe(self) -> str:
+        """Size, network and institutions, in the current language (``--lang``)."""
+        from govsim.outcomes import get_language
+
         s = self.structure
+        if get_language() == "zh":
+            return (f"{self.scenario.name}：{s.n:,} 名居民，{s.n_households:,} 户，{s.n_communities} 个社区，"
+                    f"{s.n_edges:,} 条社会关系\n" + self.institutions.describe())
         return (
             f"{self.scenario.name}: {s.n:,} residents in {s.n_households:,} households, "
             f"{s.n_communities} communit{'y' if s.n_communities == 1 else 'ies'}, {s.n_edges:,} ties\n"

@@ -339,6 +339,17 @@ class Institutions:
         return bool((self.chains == level).any())
 
     def describe(self) -> str:
+        """The regime, its institutions and escalation chains, in the current language (``--lang``)."""
+        from govsim.outcomes import get_language, label
+
+        if get_language() == "zh":
+            lines = [f"{label(self.name)} [{self.name}]"
+                     + (f" + {'、'.join(label(p) for p in self.pilots)}" if self.pilots else "")]
+            lines.append(f"  制度：{'、'.join(label(n) for n in self.names)}")
+            for cls in CLASSES:
+                sep = "，然后 " if cls == "approval" else " > "
+                lines.append(f"  {label(cls)}：{sep.join(label(x) for x in self.data.chains[cls])}")
+            return "\n".join(lines)
         lines = [f"{self.data.label} [{self.name}]" + (f" + {', '.join(self.pilots)}" if self.pilots else "")]
         lines.append(f"  institutions: {', '.join(self.names)}")
         for cls in CLASSES:

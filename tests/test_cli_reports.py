@@ -47,6 +47,12 @@ def test_run_summary_in_chinese(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "治理模式=混合型（日本式）" in out and "矛盾化解" in out and "居民参与率" in out
     assert "化解率（化解 / 产生）" in out and "\n已写入 " in out and " 秒）" in out
+    assert "随机种子=" in out and "funding=" not in out
+    # without --quiet the model's description (regime, institutions, chains) is in Chinese too
+    assert main(["run", str(sc), "--steps", "3", "--lang", "zh", "--out", str(tmp_path / "run2")]) == 0
+    err = capsys.readouterr().err
+    assert "名居民" in err and "制度：" in err and "一般事项：" in err and "居委会" in err
+    assert "institutions:" not in err and "residents in" not in err and "->" not in err
     # alignment: every value column ends at the same terminal column
     from govsim.cli import _width
 
