@@ -280,3 +280,37 @@ def test_calibration_reports_in_chinese(tmp_path):
                 assert sentence not in text, sentence
     finally:
         set_language("en")
+
+
+def test_abc_replicates_average_runs_on_derived_seeds(tmp_path):
+    """``[abc] replicates = k``: one simulation is the mean of k runs, the first on the
+    simulation's own seed (so k = 1 is the plain run), the others on seeds derived from it;
+    the stored runs' key changes with k, and the report says how many runs a simulation is."""
+    from govsim.analysis.calibration import load_calibration
+    from govsim.analysis.calibration_lfi import simulator
+    from govsim.cli import main
+
+    cal = load_calibration(tiny_calibration(tmp_path))
+    one, three = simulator(cal), simulator(cal, replicates=3)
+    params = {"committees.mediation_skill": 0.6}
+    seeds = three.replicate_seeds(11)
+    assert seeds[0] == 11 and len(set(seeds)) == 3 and seeds == three.replicate_seeds(11)
+    runs = [one((params, s)) for s in seeds]
+    pooled = three((params, 11))
+    for k in pooled:
+        assert pooled[k] == pytest.approx(np.mean([r[k] for r in runs]), abs=1e-12)
+    assert one((params, 11)) == runs[0]
+    assert "replicates" not in one.store_key() and three.store_key()["replicates"] == 3
+
+    p = tmp_path / "rep.toml"
+    p.write_text(tiny_calibration(tmp_path).read_text().replace("predictive_draws = 4",
+                                                                 "predictive_draws = 4\nreplicates = 2"))
+    out = tmp_path / "rep"
+    assert main(["calibrate", str(p), "--method", "abc", "--fast", "--backend", "serial", "--quiet",
+                 "--out", str(out)]) == 0
+    text = (out / "calibration.md").read_text()
+    assert "simulations of 2 model runs each" in text and "replicates = 2" in text
+    bad = tmp_path / "bad.toml"
+    bad.write_text(p.read_text().replace("replicates = 2", "replicates = 0"))
+    assert main(["calibrate", str(bad), "--method", "abc", "--fast", "--backend", "serial", "--quiet",
+                 "--out", str(tmp_path / "bad")]) == 2

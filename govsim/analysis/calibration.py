@@ -63,6 +63,9 @@ class AbcSettings(BaseModel):
     quantile: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
     min_acceptance: Annotated[float, Field(gt=0.0, le=1.0)] = 0.02
     predictive_draws: Annotated[int, Field(ge=2, le=100_000)] = 40
+    # runs per simulation, their figures averaged: a small scenario's run-to-run noise brought
+    # nearer a large field sample's (the cost grows in proportion)
+    replicates: Annotated[int, Field(ge=1, le=1000)] = 1
 
 
 class HistorySettings(BaseModel):

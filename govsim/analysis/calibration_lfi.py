@@ -36,15 +36,18 @@ from govsim.experiment.executors import make_executor
 from govsim.experiment.paths import atomic_write_text
 
 
-def simulator(cal: Calibration) -> ModelSimulator:
+def simulator(cal: Calibration, replicates: int = 1) -> ModelSimulator:
     integer = tuple(k for k, r in cal.spec.parameters.items() if r.is_integer(k))
-    return ModelSimulator(cal.base, tuple(cal.spec.targets), name=cal.spec.name, integer=integer)
+    return ModelSimulator(cal.base, tuple(cal.spec.targets), name=cal.spec.name, integer=integer,
+                          replicates=replicates)
 
 
 def settings(cal: Calibration, fast: bool = False) -> dict[str, Any]:
     a, h = cal.spec.abc, cal.spec.history
     abc = {"particles": a.particles, "generations": a.generations, "quantile": a.quantile,
            "min_acceptance": a.min_acceptance, "predictive_draws": a.predictive_draws}
+    if a.replicates > 1:  # shown in the report's settings only when used
+        abc["replicates"] = a.replicates
     hist = {"waves": h.waves, "points": h.points, "replicates": h.replicates, "cutoff": h.cutoff, "pool": h.pool}
     if fast:
         abc.update(particles=min(a.particles, 20), generations=min(a.generations, 2),
@@ -60,7 +63,8 @@ def planned_runs(cal: Calibration, method: str, fast: bool = False, generations:
         a = st["abc"]
         if generations is not None:
             a["generations"] = generations
-        return a["particles"] * (1 + sum(min(2 ** g, 4) for g in range(1, a["generations"]))) + a["predictive_draws"]
+        sims = a["particles"] * (1 + sum(min(2 ** g, 4) for g in range(1, a["generations"]))) + a["predictive_draws"]
+        return sims * a.get("replicates", 1)
     h = st["history"]
     return h["waves"] * h["points"] * h["replicates"]
 
@@ -73,9 +77,9 @@ def run_lfi(cal: Calibration, method: str, *, backend: str = "process", workers:
     stored in ``out/abc/`` and the run resumes from there (``generations`` overrides the
     file's, so a finished run can be extended; ``restart`` discards what is stored)."""
     spec = cal.spec
-    sim = simulator(cal)
-    bounds = {k: (r.min, r.max) for k, r in spec.parameters.items()}
     st = settings(cal, fast)
+    sim = simulator(cal, replicates=st["abc"].get("replicates", 1) if method == "abc" else 1)
+    bounds = {k: (r.min, r.max) for k, r in spec.parameters.items()}
     if generations is not None:
         st["abc"]["generations"] = int(generations)
     t0 = time.perf_counter()
@@ -274,12 +278,17 @@ def write_lfi(cal: Calibration, run: dict[str, Any], out: str | Path) -> dict[st
     method = ("ABC-SMC" if run["method"] == "abc" else _t("history matching", "历史匹配"))
     settings_text = ", ".join(f"{k} = {v}" for k, v in run["settings"].items())
     draws = len(run["predictive"]) if run["method"] == "abc" else 0
+    reps = int(run["settings"].get("replicates", 1)) if run["method"] == "abc" else 1
     lines = [_t(f"# Calibration: {spec.name} ({method}){mode}", f"# 校准：{spec.name}（{method}）{mode}"),
              "", spec.description or "", "",
-             _t(f"Scenario `{spec.scenario}`; {res.simulations} model runs"
+             _t(f"Scenario `{spec.scenario}`; "
+                + (f"{res.simulations} model runs" if reps == 1 else
+                   f"{res.simulations} simulations of {reps} model runs each (figures averaged)")
                 + (f" and {draws} predictive draws" if draws else "")
                 + f" in {when} ({who}); seed {spec.seed}. Settings: {settings_text}.",
-                f"情景 `{spec.scenario}`；共 {res.simulations} 次模型运行"
+                f"情景 `{spec.scenario}`；"
+                + (f"共 {res.simulations} 次模型运行" if reps == 1 else
+                   f"共 {res.simulations} 次模拟，每次 {reps} 次模型运行（取均值）")
                 + (f"和 {draws} 次预测抽样" if draws else "")
                 + f"，用时 {when}（{who}）；随机种子 {spec.seed}。设置：{settings_text}。"),
              "", _t("Targets (field figures): ", "目标（调研数据）：")

@@ -81,23 +81,42 @@ class ModelSimulator:
     """The govsim model as a simulator: ``(params, seed) -> {metric: value}``; picklable."""
 
     def __init__(self, base: dict, metrics: tuple[str, ...], name: str = "calibration",
-                 integer: tuple[str, ...] = ()):
+                 integer: tuple[str, ...] = (), replicates: int = 1):
         self.base, self.metrics, self.name, self.integer = base, tuple(metrics), name, tuple(integer)
+        self.replicates = int(replicates)
 
     def store_key(self) -> dict:
         """What a stored run of this simulator depends on (see :class:`AbcStore`)."""
-        return {"base": self.base, "metrics": list(self.metrics), "name": self.name, "integer": list(self.integer)}
+        key = {"base": self.base, "metrics": list(self.metrics), "name": self.name, "integer": list(self.integer)}
+        if self.replicates > 1:
+            key["replicates"] = self.replicates
+        return key
 
-    def __call__(self, task: tuple[dict, int]) -> dict[str, float]:
+    def replicate_seeds(self, seed: int) -> list[int]:
+        """The seeds of one simulation's replicates: ``seed`` itself, then seeds derived from it."""
+        return [int(seed)] + [int(np.random.SeedSequence([int(seed), r]).generate_state(1)[0])
+                              for r in range(1, self.replicates)]
+
+    def _one(self, params: dict, seed: int) -> dict[str, float]:
         from govsim.experiment.runner import run_one
 
-        params, seed = task
-        params = {k: (int(round(v)) if k in self.integer else float(v)) for k, v in params.items()}
         spec = RunSpec(run_id=f"{self.name}-{seed}", experiment=self.name, regime=str(self.base.get("regime")),
                        point=0, replicate=0, seed=int(seed), params=tuple(params.items()), scenario=self.base,
                        metrics=self.metrics)
         row = run_one(spec)
         return {m: float(row[m]) for m in self.metrics}
+
+    def __call__(self, task: tuple[dict, int]) -> dict[str, float]:
+        """One simulation: the figures of one run, or with ``replicates > 1`` their means over
+        that many runs on different seeds (as if the area were that many times larger, which
+        brings a small scenario's run-to-run noise nearer a large field sample's)."""
+        params, seed = task
+        params = {k: (int(round(v)) if k in self.integer else float(v)) for k, v in params.items()}
+        if self.replicates == 1:
+            return self._one(params, seed)
+        runs = [self._one(params, s) for s in self.replicate_seeds(seed)]
+        return {m: float(np.nanmean([r[m] for r in runs])) if any(np.isfinite(r[m]) for r in runs) else float("nan")
+                for m in self.metrics}
 
 
 def _indexed(job: tuple[Callable, int, dict, int]) -> tuple[int, dict[str, float]]:
