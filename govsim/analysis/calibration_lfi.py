@@ -115,10 +115,11 @@ def _note(out: Path, what: str, seconds: float, backend: str, workers: int | Non
 
 
 def stored_seconds(out: str | Path) -> tuple[float, int]:
-    """Wall time of every session that worked on the stored ABC run in ``out`` (sessions
-    ended by kill -9 are not counted), and the number of sessions."""
+    """Wall time of every session that worked on the stored ABC run in ``out``, and the number
+    of sessions. Sessions ended by a signal or kill -9 leave no record; their finished
+    generations' own wall times still count (a lower bound for such sessions)."""
     path = Path(out) / "abc" / "sessions.jsonl"
-    total, n = 0.0, 0
+    total, n, pred = 0.0, 0, 0.0
     if path.exists():
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
@@ -127,7 +128,10 @@ def stored_seconds(out: str | Path) -> tuple[float, int]:
                 continue
             total += float(rec.get("seconds", 0.0))
             n += rec.get("what") != "predictive check"
-    return total, n
+            pred += float(rec.get("seconds", 0.0)) if rec.get("what") == "predictive check" else 0.0
+    # A session stopped by a signal records no line, but the generations it finished carry
+    # their own wall time: never report less than those plus the predictive checks.
+    return max(total, sum(generation_seconds(out).values()) + pred), n
 
 
 def generation_seconds(out: str | Path) -> dict[int, float]:
