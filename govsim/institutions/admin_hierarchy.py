@@ -39,21 +39,15 @@ class AdminHierarchy(Institution):
     local_settings = frozenset({"appraisal_days", "reshuffle_below", "upward_share"})
 
     def install(self) -> None:
-        self._upward()
+        self.refresh()
         self.completion_sum = np.zeros(self.C)
         self.days = np.zeros(self.C)
         self.appraisals = 0
         self.reshuffles = 0
 
-    def _upward(self) -> None:
+    def refresh(self) -> None:
         for c, com in enumerate(self.m.committees):
             com.upward_share = self.at("upward_share", c) if self.on[c] else 0.0
-
-    def switched(self, was) -> None:
-        self._upward()
-
-    def settings_changed(self) -> None:
-        self._upward()
 
     def uninstall(self) -> None:
         super().uninstall()

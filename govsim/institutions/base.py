@@ -94,11 +94,17 @@ class Institution:
     def everywhere(self) -> bool:
         return bool(self.on.all())
 
+    def refresh(self) -> None:
+        """Recompute what follows from ``on`` and the settings (staff, payroll, shared state).
+        The default :meth:`switched` and :meth:`settings_changed` both call it."""
+
     def switched(self, was: np.ndarray) -> None:
         """``on`` changed (it was ``was``): update payroll and shared state."""
+        self.refresh()
 
     def settings_changed(self) -> None:
         """A per-community setting changed (recompute what was derived from settings)."""
+        self.refresh()
 
     # ------------------------------------------------------------------ compile time
     @classmethod

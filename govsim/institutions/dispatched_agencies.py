@@ -51,9 +51,9 @@ class DispatchedAgencies(Institution):
         return data.model_copy(update={"chains": chains})
 
     def install(self) -> None:
-        self._staff()
+        self.refresh()
 
-    def _staff(self) -> None:
+    def refresh(self) -> None:
         """Staff per community where it is on, on the government's payroll."""
         m = self.m
         share = m.government.outsourced_share
@@ -62,12 +62,6 @@ class DispatchedAgencies(Institution):
         if not self.everywhere:
             self.staff = self.staff * self.on
         self.payroll("dispatched_staff", float(self.staff.sum()), m.scenario.government.street_wage_per_day)
-
-    def switched(self, was) -> None:
-        self._staff()
-
-    def settings_changed(self) -> None:
-        self._staff()
 
     def detection(self, pending):
         m = self.m

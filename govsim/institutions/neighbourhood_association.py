@@ -58,26 +58,20 @@ class NeighbourhoodAssociation(Institution):
         self.raised = 0.0
         self.matched = 0.0
         self.reporting = np.zeros(self.C)  # reporting hours/day it puts on each committee
-        self._reporting()
+        self.refresh()
         self._cache()
 
-    def _reporting(self) -> None:
+    def refresh(self) -> None:
         for c, com in enumerate(self.m.committees):
             h = self.at("reporting_hours_per_day", c) if self.on[c] else 0.0
             if h != self.reporting[c]:
                 com.reporting_hours += h - self.reporting[c]
                 self.reporting[c] = h
 
-    def switched(self, was) -> None:
-        self._reporting()
-
-    def settings_changed(self) -> None:
-        self._reporting()
-
     def uninstall(self) -> None:
         super().uninstall()
         self.on[:] = False
-        self._reporting()
+        self.refresh()
 
     def _cache(self) -> None:
         self.member_share_b = self.contrib.building_share

@@ -38,21 +38,15 @@ class PartyCoGovernance(Institution):
     local_settings = frozenset({"board_interval_days", "cases_per_meeting", "mobilisation"})
 
     def install(self) -> None:
-        self._mobilise()
+        self.refresh()
         self.meetings = 0
         self.resolved = 0
 
-    def _mobilise(self) -> None:
+    def refresh(self) -> None:
         """Party members are mobilised as volunteers where the board acts."""
         mob = self.val("mobilisation")
         self.m.volunteers.party_bonus = mob if self.everywhere and np.ndim(mob) == 0 else \
             np.broadcast_to(mob, (self.C,)) * self.on
-
-    def switched(self, was) -> None:
-        self._mobilise()
-
-    def settings_changed(self) -> None:
-        self._mobilise()
 
     def uninstall(self) -> None:
         super().uninstall()

@@ -62,26 +62,20 @@ class RegionalCentre(Institution):
     def install(self) -> None:
         m = self.m
         self.skill = np.clip(m.rng.normal(self.s.skill, 0.1, self.C), 0.05, 1.0)
-        self._pay_staff()
+        self.refresh()
         self.last_convened = np.full(self.C, -10_000)
         self.convened = 0
         self.on_the_spot = 0
         self.tally = LevelTally(m, CENTRE)
         self.replaced = 0
 
-    def _pay_staff(self) -> None:
+    def refresh(self) -> None:
         staff = self.val("staff")
         if self.everywhere and np.ndim(staff) == 0:
             total = staff * self.C
         else:
             total = float(np.sum(np.broadcast_to(staff, (self.C,)) * self.on))
         self.payroll("centre_staff", total, self.m.scenario.government.worker_wage_per_day)
-
-    def switched(self, was) -> None:
-        self._pay_staff()
-
-    def settings_changed(self) -> None:
-        self._pay_staff()
 
     def begin_day(self, day: int) -> None:
         m = self.m
