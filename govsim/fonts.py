@@ -79,9 +79,13 @@ def families(lang: str = "zh") -> list[str]:
     return ([found[0]] if found else []) + base
 
 
-def apply_fonts(fig, lang: str = "en"):
-    """Give every text in ``fig`` the family list for ``lang``; warn once if Chinese text
-    would have no font. Returns ``fig``."""
+def apply_fonts(fig, lang: str | None = None):
+    """Give every text in ``fig`` the family list for ``lang`` (default: the current language,
+    ``--lang``); warn once if Chinese text would have no font. Returns ``fig``."""
+    if lang is None:
+        from govsim.outcomes import get_language
+
+        lang = get_language()
     if lang != "zh":
         return fig
     from matplotlib.text import Text

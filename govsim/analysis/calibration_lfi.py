@@ -34,6 +34,7 @@ from govsim.analysis.likelihood_free import (
 )
 from govsim.experiment.executors import make_executor
 from govsim.experiment.paths import atomic_write_text
+from govsim.fonts import apply_fonts
 
 
 def simulator(cal: Calibration, replicates: int = 1) -> ModelSimulator:
@@ -156,13 +157,6 @@ def _unit(unit: str) -> str:
     return _t(unit, {"points": "个百分点"}.get(unit, unit))
 
 
-def _fonts(fig) -> None:
-    from govsim.fonts import apply_fonts
-    from govsim.outcomes import get_language
-
-    apply_fonts(fig, get_language())
-
-
 def _hist_weighted(ax, x, w, lo, hi, color="tab:blue"):
     ax.hist(x, bins=20, range=(lo, hi), weights=w, color=color, alpha=0.75, density=True)
 
@@ -195,7 +189,7 @@ def plot_posterior(res: AbcResult, bounds: dict[str, tuple[float, float]]):
             if j == 0 and i > 0:
                 ax.set_ylabel(label(a), fontsize=8)
     fig.suptitle(_t("ABC-SMC posterior (95% credible interval shaded)", "ABC-SMC 后验分布（阴影为 95% 可信区间）"))
-    _fonts(fig)
+    apply_fonts(fig)
     fig.tight_layout()
     return fig
 
@@ -214,7 +208,7 @@ def plot_predictive(pred: pd.DataFrame, targets: dict[str, float]):
         ax.set_title(label(k), fontsize=9)
     axes[0][0].legend(fontsize=7)
     fig.suptitle(_t("Posterior predictive check", "后验预测检验"))
-    _fonts(fig)
+    apply_fonts(fig)
     fig.tight_layout()
     return fig
 
@@ -253,7 +247,7 @@ def plot_waves(res: HistoryResult):
     axes[0][0].legend(fontsize=7, markerscale=3)
     fig.suptitle(_t(f"History matching: non-implausible space by wave (cut-off {res.cutoff:g})",
                    f"历史匹配：各轮未被排除的参数空间（阈值 {res.cutoff:g}）"))
-    _fonts(fig)
+    apply_fonts(fig)
     fig.tight_layout()
     return fig
 

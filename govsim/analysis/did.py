@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from govsim.fonts import apply_fonts
+
 MONTH = 30
 # Panel outcomes: name -> (label, unit, how a month is aggregated from the daily series).
 OUTCOMES = {
@@ -250,13 +252,6 @@ def plain_sentence(outcome: str, pooled: dict, control_mean: float) -> str:
             f"{base}; {share} of the {reps} randomised designs found an effect at the 5% level.")
 
 
-def _fonts(fig) -> None:
-    """Chinese labels need the CJK font, before the layout measures them."""
-    from govsim.fonts import apply_fonts
-
-    apply_fonts(fig, "zh" if _zh() else "en")
-
-
 def plot_curves(panel: pd.DataFrame, outcome: str, path: Path, start_month: int) -> Path:
     import matplotlib
 
@@ -272,7 +267,7 @@ def plot_curves(panel: pd.DataFrame, outcome: str, path: Path, start_month: int)
     ax.set_xlabel(_("month", "月"))
     ax.set_ylabel(display_name(outcome))
     ax.legend()
-    _fonts(fig)
+    apply_fonts(fig)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -308,7 +303,7 @@ def plot_event_study(events: pd.DataFrame, outcome: str, path: Path) -> Path:
     ax.set_xlabel(_("months since the start (reference: month -1)", "距开始的月数（参照：第 -1 月）"))
     ax.set_ylabel(_(f"effect on {display_name(outcome)}", f"对{display_name(outcome)}的效应"))
     ax.legend(fontsize=8)
-    _fonts(fig)
+    apply_fonts(fig)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from govsim.experiment.spec import ExperimentError
+from govsim.fonts import apply_fonts
 
 ID_COLUMNS = ("run_id", "point", "replicate", "seed")
 
@@ -427,14 +428,6 @@ def _t(key: str, **kw) -> str:
     return _TEXT[get_language()][key].format(**kw)
 
 
-def _fonts(fig) -> None:
-    """Chinese labels need the CJK font, before the layout measures them."""
-    from govsim.fonts import apply_fonts
-    from govsim.outcomes import get_language
-
-    apply_fonts(fig, get_language())
-
-
 def _l(en: str, zh: str) -> str:
     """The text in the current language (``--lang``)."""
     from govsim.outcomes import get_language
@@ -458,7 +451,7 @@ def plot_trajectory(box: Box):
     ax.set_title(_t("traj"))
     fig.colorbar(sc, ax=ax, label=_t("restricted"))
     ax.legend(loc="lower left")
-    _fonts(fig)
+    apply_fonts(fig)
     fig.tight_layout()
     return fig
 
@@ -490,7 +483,7 @@ def plot_box(d: Discovery, box: Box, i: int):
     ax.set_xlim(0, 1.35)
     ax.set_xlabel(_t("range"))
     ax.set_title(_t("box", i=i))
-    _fonts(fig)
+    apply_fonts(fig)
     fig.tight_layout()
     return fig
 
@@ -505,7 +498,7 @@ def plot_scores(d: Discovery):
     ax.barh([label(n) for n in s.index], s.to_numpy(), color="tab:blue")
     ax.set_xlim(0, max(1e-9, float(s.max())) * 1.1)
     ax.set_title(_t("scores"))
-    _fonts(fig)
+    apply_fonts(fig)
     fig.tight_layout()
     return fig
 

@@ -222,7 +222,7 @@ def save_figure(fig: Figure, path: str | Path, formats: Sequence[str] = ()) -> l
 
 
 def _finish(fig: Figure, path: str | Path | None) -> Figure:
-    apply_fonts(fig, get_language())
+    apply_fonts(fig)
     if path is not None:
         save_figure(fig, path)
     return fig

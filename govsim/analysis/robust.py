@@ -465,7 +465,7 @@ def write_optimize(opt: Optimization, res: OptimizeResult, out: str | Path) -> d
     ax.set_xlabel(_("generation", "代"))
     ax.set_ylabel(_("hypervolume (normalised)", "超体积（归一化）"))
     ax.set_title(_("Hypervolume convergence", "超体积收敛"))
-    apply_fonts(fig, get_language())
+    apply_fonts(fig)
     fig.tight_layout()
     save_figure(fig, out / "hypervolume.png")
     plt.close(fig)
@@ -483,7 +483,7 @@ def write_optimize(opt: Optimization, res: OptimizeResult, out: str | Path) -> d
     axes[0][0].legend(fontsize=7)
     fig.suptitle(_("Mean over futures: evaluated candidates and the Pareto set",
                    "各未来情景的均值：已评估的候选方案与帕累托集"))
-    apply_fonts(fig, get_language())
+    apply_fonts(fig)
     fig.tight_layout()
     save_figure(fig, out / "pareto.png")
     plt.close(fig)

@@ -104,7 +104,7 @@ def plot_indices(table: pd.DataFrame, metric: str, regime: str, path: str | Path
                  + (_("\nunreliable: wide CIs or S1 > ST, see sensitivity.md",
                         "\n不可靠：置信区间过宽或 S1 > ST，见 sensitivity.md") if unreliable else ""),
                  fontsize=10, color="#b22222" if unreliable else "black")
-    apply_fonts(fig, get_language())
+    apply_fonts(fig)
     if path is not None:
         fig.savefig(path, dpi=110)
     return fig
