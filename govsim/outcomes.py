@@ -397,6 +397,12 @@ def use_language(lang: str | None) -> Iterator[str]:
         _lang = old
 
 
+def in_language(en: str, zh: str) -> str:
+    """``en`` or ``zh``, whichever is the current language (``--lang``, :func:`set_language`):
+    report and CLI text that is not an outcome label."""
+    return zh if _lang == "zh" else en
+
+
 def _resolve(lang: str | None) -> str:
     return _lang if lang is None else _check(lang)
 

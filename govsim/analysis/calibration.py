@@ -352,10 +352,7 @@ def write_calibration(cal: Calibration, result: CalibrationResult, out_dir: str 
         n = len(x)
         half = stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / np.sqrt(n) if n > 1 else float("nan")
         rows.append((k, target, x.mean(), x.mean() - half, x.mean() + half, (x.mean() - target) / target))
-    from govsim.outcomes import get_language
-
-    def _(en: str, zh: str) -> str:
-        return zh if get_language() == "zh" else en
+    from govsim.outcomes import in_language as _
 
     lines = [_(f"# Calibration: {spec.name}", f"# 校准：{spec.name}"), "", spec.description or "", "",
              _(f"Scenario `{spec.scenario}`; method `{spec.method}`; {result.evaluations} evaluations of "

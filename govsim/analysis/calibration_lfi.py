@@ -35,6 +35,7 @@ from govsim.analysis.likelihood_free import (
 from govsim.experiment.executors import make_executor
 from govsim.experiment.paths import atomic_write_text
 from govsim.fonts import apply_fonts
+from govsim.outcomes import in_language
 
 
 def simulator(cal: Calibration, replicates: int = 1) -> ModelSimulator:
@@ -146,11 +147,7 @@ def generation_seconds(out: str | Path) -> dict[int, float]:
 
 
 # ---------------------------------------------------------------------- figures
-def _t(en: str, zh: str) -> str:
-    """The report's text in the current language (``--lang``)."""
-    from govsim.outcomes import get_language
-
-    return zh if get_language() == "zh" else en
+_t = in_language  # the report's text in the current language (``--lang``)
 
 
 def _unit(unit: str) -> str:

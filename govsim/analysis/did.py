@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from govsim.fonts import apply_fonts
+from govsim.outcomes import in_language
 
 MONTH = 30
 # Panel outcomes: name -> (label, unit, how a month is aggregated from the daily series).
@@ -64,8 +65,7 @@ def _zh() -> bool:
     return get_language() == "zh"
 
 
-def _(en: str, zh: str) -> str:
-    return zh if _zh() else en
+_ = in_language  # the text in the current language
 
 
 def display_name(key: str) -> str:

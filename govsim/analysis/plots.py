@@ -22,7 +22,7 @@ from matplotlib.lines import Line2D
 
 from govsim.analysis.stats import STAT_COLUMNS
 from govsim.fonts import apply_fonts
-from govsim.outcomes import OUTCOMES, TERMS, get_language, is_share, outcome, use_language
+from govsim.outcomes import OUTCOMES, TERMS, in_language, is_share, outcome, use_language
 from govsim.outcomes import label as _label
 
 __all__ = [
@@ -191,9 +191,7 @@ def _new_figure(figsize=_FIGSIZE) -> tuple[Figure, object]:
     return fig, fig.subplots()
 
 
-def _t(en: str, zh: str) -> str:
-    """The text in the current language."""
-    return zh if get_language() == "zh" else en
+_t = in_language  # the text in the current language
 
 
 def _in_language(func):

@@ -27,7 +27,7 @@ from govsim.analysis.stats import (
     parameter_effects,
     precision_warnings,
 )
-from govsim.outcomes import get_language, is_share, outcome, use_language
+from govsim.outcomes import get_language, in_language, is_share, outcome, use_language
 
 __all__ = ["describe_finding", "format_table", "write_report"]
 
@@ -69,9 +69,7 @@ _MAX_WARNINGS = 25
 # --------------------------------------------------------------------------- small formatters
 
 
-def _(en: str, zh: str) -> str:
-    """The text in the current language (see :func:`govsim.outcomes.set_language`)."""
-    return zh if get_language() == "zh" else en
+_ = in_language  # the text in the current language
 
 
 def _test_name(test: str, paired: bool) -> str:

@@ -14,12 +14,9 @@ import numpy as np
 import pandas as pd
 
 from govsim.fonts import apply_fonts
-from govsim.outcomes import get_language, label
+from govsim.outcomes import in_language, label
 
-
-def _(en: str, zh: str) -> str:
-    """The text in the current language (``--lang``; see :func:`govsim.outcomes.set_language`)."""
-    return zh if get_language() == "zh" else en
+_ = in_language  # the text in the current language (``--lang``)
 
 
 def _names(items) -> str:
