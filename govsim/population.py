@@ -64,7 +64,7 @@ def _sigmoid_inplace(z: np.ndarray) -> np.ndarray:
 
 
 def update_matvec(W, cols, prev: np.ndarray, x: np.ndarray, y: np.ndarray, mark: np.ndarray,
-                  max_share: float) -> None:
+                  max_share: float) -> np.ndarray | None:
     """Bring ``y == W @ prev`` to ``W @ x``, bit for bit, recomputing only affected rows.
 
     ``W`` is a CSR matrix and ``cols`` the same matrix as CSC (who each column reaches); the
@@ -73,20 +73,22 @@ def update_matvec(W, cols, prev: np.ndarray, x: np.ndarray, y: np.ndarray, mark:
     the same order (and dtype) as in ``W @ x``; the other rows' sums have the same terms as
     before. Above ``max_share`` of the rows it takes the full mat-vec. ``prev`` is updated to
     ``x``; ``mark`` is an all-False bool scratch array of ``W.shape[0]`` (left all False).
+    Returns the rows recomputed (sorted; empty if ``x == prev``), or None after a full mat-vec.
     """
     changed = np.flatnonzero(x != prev)
     if len(changed) == 0:
-        return
+        return changed
     hit = cols.indices[_segments(cols.indptr, changed)]
     mark[hit] = True
     rows = np.flatnonzero(mark)
     mark[hit] = False
     xv = x if x.dtype == y.dtype else x.astype(y.dtype)
+    prev[changed] = x[changed]
     if len(rows) > max_share * len(y):
         y[:] = W @ xv
-    else:
-        y[rows] = _rows_matvec(W, rows, xv)
-    prev[changed] = x[changed]
+        return None
+    y[rows] = _rows_matvec(W, rows, xv)
+    return rows
 
 
 def _rows_matvec(W, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -298,17 +300,21 @@ class Population:
         in place is not detected (nothing does that: the network is fixed after the build).
         Returns a fresh array (writes to ``nb_share`` do not reach the cache).
         """
+        self._update_neighbour_share(active)
+        return self._nb.copy()
+
+    def _update_neighbour_share(self, active: np.ndarray) -> np.ndarray | None:
+        """Update the cache ``_nb`` to ``influence @ active``; returns the rows whose value may
+        have changed (None: all of them)."""
         W = self.structure.influence
         if getattr(self, "_nb_W", None) is not W:
-            nb = W @ active.astype(np.float32)
             # The cache: the matrix it was computed with, the mask and the result. Arrays, so
             # copies of a population copy it.
-            self._nb_W, self._nb_prev, self._nb = W, active.copy(), nb
+            self._nb_W, self._nb_prev, self._nb = W, active.copy(), W @ active.astype(np.float32)
             self._nb_rows = np.zeros(self.n, dtype=bool)
-            return nb.copy()
-        update_matvec(W, self.influence_columns(), self._nb_prev, active, self._nb, self._nb_rows,
-                      self.INCREMENTAL_MAX_SHARE)
-        return self._nb.copy()
+            return None
+        return update_matvec(W, self.influence_columns(), self._nb_prev, active, self._nb, self._nb_rows,
+                             self.INCREMENTAL_MAX_SHARE)
 
     def influence_columns(self):
         """``structure.influence`` as CSC (who each resident influences), computed once."""
@@ -327,39 +333,62 @@ class Population:
             self._can = self.eligible & key[self.community]
         return self._can
 
-    def _step_buffers(self) -> dict[str, np.ndarray]:
-        b = getattr(self, "_buffers", None)
-        if b is None or len(b["f32"]) != self.n:
-            b = self._buffers = {"f32": np.empty(self.n, np.float32), "f64": np.empty(self.n),
-                                 "f64b": np.empty(self.n), "mask": np.empty(self.n, bool)}
-        return b
+    def _online_cut(self, rows: np.ndarray | None, can: np.ndarray, online_base: float) -> np.ndarray:
+        """Each resident's cut-off for today's online draw: ``u < cut`` (``u`` the resident's
+        float32 uniform) exactly when ``u < p``, with p = sigmoid(disposition + social term +
+        online_base) in float64 as the logit has always been computed, and 0 for residents who
+        cannot take part (``u >= 0``). The cut is the smallest float32 >= p: for a float32 u,
+        u < p <=> u <= the largest float32 below p <=> u < that cut.
+
+        p depends on a resident's own neighbour share, threshold and disposition only, so the
+        cuts are cached and recomputed for ``rows`` (the residents whose neighbour share was
+        recomputed today; None: everyone), and for everyone when the disposition (a new array
+        each week), the threshold, the weights, ``online_base`` or the open channels change.
+        """
+        key = (self.disposition, self.threshold, can, self.w.social, self.w.threshold_bonus, float(online_base))
+        old = getattr(self, "_cut_key", None)
+        if (old is None or len(self._cut) != self.n
+                or any(a is not b for a, b in zip(key[:3], old[:3])) or key[3:] != old[3:]):
+            self._cut_key, self._cut = key, np.empty(self.n, np.float32)
+            rows = None
+        if rows is None:
+            rows = slice(None)
+        elif len(rows) == 0:
+            return self._cut
+        nb = self._nb[rows]
+        # The logit's operations and dtypes: float32 social part, float64 threshold bonus,
+        # float32 disposition and base, all summed in float64.
+        z = np.multiply(self.w.social, nb, out=np.empty(len(nb), np.float32)).astype(np.float64)
+        z += np.multiply(nb >= self.threshold[rows], self.w.threshold_bonus, out=np.empty(len(nb)))
+        z += self.disposition[rows]
+        z += np.float32(online_base)
+        p = _sigmoid_inplace(z)
+        cut = p.astype(np.float32)
+        # Rounded down: step to the next float32 up (p > 0, so the bit pattern plus one).
+        bits = cut.view(np.int32)
+        bits += cut < p
+        cut *= can[rows]
+        self._cut[rows] = cut
+        return self._cut
 
     def step(self, day: int, rng: np.random.Generator, *,
              online_open: np.ndarray, online_base: float, online_hours: float = 0.5,
              grievance_decay: float = 0.02) -> int:
         """One day of the resident step for everyone. Returns online participants today."""
-        self.nb_share = nb = self.neighbour_share(self.active_mask(day))
+        rows = self._update_neighbour_share(self.active_mask(day))
+        self.nb_share = self._nb.copy()
         if day % 7 == 0:
             self.weekly()
         n_online = 0
-        if online_open.any():
-            can = self._online_can(online_open)
-            # z = disposition + social_term() + online_base, and its sigmoid, computed in
-            # reused buffers with the same dtypes and operations (float64 logit, as numpy
-            # promotes it: float32 social part, float64 threshold bonus).
-            b = self._step_buffers()
-            np.multiply(self.w.social, nb, out=b["f32"])
-            z = b["f64"]
-            z[:] = b["f32"]
-            np.greater_equal(nb, self.threshold, out=b["mask"])
-            z += np.multiply(b["mask"], self.w.threshold_bonus, out=b["f64b"])
-            z += self.disposition
-            z += np.float32(online_base)
-            p = _sigmoid_inplace(z)
-            u = rng.random(self.n, dtype=np.float32, out=b["f32"])
-            take = np.less(u, p, out=b["mask"])
-            take &= can
-            idx = np.flatnonzero(take)
+        if not online_open.any():
+            self._cut_key = None  # the cuts are not kept up to date while no channel is open
+        else:
+            cut = self._online_cut(rows, self._online_can(online_open), online_base)
+            u = getattr(self, "_u", None)
+            if u is None or len(u) != self.n:
+                u = self._u = np.empty(self.n, np.float32)
+            rng.random(self.n, dtype=np.float32, out=u)
+            idx = np.flatnonzero(u < cut)
             self.mark_active(idx, day, "online", online_hours)
             n_online = len(idx)
         self.grievance *= np.float32(1.0 - grievance_decay)

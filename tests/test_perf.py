@@ -12,20 +12,26 @@ from conftest import small
 
 
 def _checked(pop, seen):
-    """Wrap ``pop.neighbour_share`` to compare each result with the full mat-vec."""
-    incremental = pop.neighbour_share
+    """Wrap the population's neighbour-share update to compare each result with the full
+    mat-vec, and the rows it reports as changed with the rows that did change."""
+    update = pop._update_neighbour_share
 
     def check(active):
-        nb = incremental(active)
+        before = None if getattr(pop, "_nb", None) is None else pop._nb.copy()
+        rows = update(active)
+        nb = pop._nb
         full = pop.structure.influence @ active.astype(np.float32)
         assert nb.dtype == full.dtype == np.float32
         assert np.array_equal(nb, full)
+        if rows is not None:  # every row whose value changed is reported (the online cuts follow them)
+            assert before is not None
+            assert set(np.flatnonzero(nb != before)) <= set(rows.tolist())
         seen.append(int((active != check.prev).sum()) if check.prev is not None else -1)
         check.prev = active.copy()
-        return nb
+        return rows
 
     check.prev = None
-    pop.neighbour_share = check
+    pop._update_neighbour_share = check
 
 
 @pytest.mark.parametrize("max_share", [Population.INCREMENTAL_MAX_SHARE, 1.0])
@@ -37,6 +43,27 @@ def test_incremental_neighbour_share_equals_full_matvec_in_the_model(monkeypatch
     m.run(60)
     assert len(seen) == 60
     assert sum(1 for k in seen if k > 0) > 30  # the activity set changed on most days
+
+
+def test_online_cut_equals_comparing_with_the_float64_probability():
+    """``u < cut`` (float32) decides exactly as ``u < p`` (float64) did, including the float32
+    neighbours of p itself, and the cached cuts equal freshly computed ones after a run."""
+    rng = np.random.default_rng(5)
+    m = small(steps=40)
+    m.run(40)
+    pop = m.population
+    can = pop._online_can(m.online_open)
+    base = m.scenario.behaviour.online_base
+    cut = pop._cut.copy()  # as the last step left them: mostly updated row by row
+    z = (np.multiply(pop.w.social, pop._nb, out=np.empty(pop.n, np.float32)).astype(np.float64)
+         + (pop._nb >= pop.threshold) * pop.w.threshold_bonus + pop.disposition + np.float32(base))
+    p = 1.0 / (1.0 + np.exp(-z))
+    p32 = p.astype(np.float32)
+    for u in (rng.random(pop.n, dtype=np.float32), p32, np.nextafter(p32, np.float32(0)),
+              np.nextafter(p32, np.float32(1))):
+        assert np.array_equal(u < cut, (u < p) & can)
+    pop._cut_key = None  # fresh cuts for everyone equal the cached ones
+    assert np.array_equal(pop._online_cut(None, can, base), cut)
 
 
 @pytest.mark.parametrize("max_share", [Population.INCREMENTAL_MAX_SHARE, 1.0])
