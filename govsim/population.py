@@ -92,20 +92,26 @@ def update_matvec(W, cols, prev: np.ndarray, x: np.ndarray, y: np.ndarray, mark:
 
 
 def _rows_matvec(W, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``(W @ x)[rows]`` for a CSR matrix, summed as scipy's mat-vec sums each row (``W[rows] @ x``
-    without building the sparse array: scipy's own row gather and mat-vec kernels)."""
+    """``(W @ x)[rows]`` for a CSR matrix and sorted unique ``rows``, each row summed as scipy's
+    mat-vec sums it (same kernel, same terms in the same order, from a zero start).
+
+    Without copying the rows out: scipy's CSR mat-vec kernel reads row i's entries between
+    ``indptr[i]`` and ``indptr[i + 1]`` and stops at once if the end is not past the start. It
+    is given the wanted rows in descending order as pseudo-rows ``(start_r, end_r)``, with a
+    pseudo-row ``(end_r, start_r')`` between neighbours; for r' < r that range is empty
+    (``start_r' <= end_r' <= start_r <= end_r``), so those sums stay 0 and are dropped."""
+    k = len(rows)
+    out_dtype = np.result_type(W.data.dtype, x.dtype)
+    if k == 0:
+        return np.zeros(0, dtype=out_dtype)
     ip = W.indptr
-    starts = ip[rows]
-    sub_ip = np.empty(len(rows) + 1, dtype=ip.dtype)
-    sub_ip[0] = 0
-    np.cumsum(ip[rows + 1] - starts, out=sub_ip[1:])
-    nnz = int(sub_ip[-1])
-    sub_j = np.empty(nnz, dtype=W.indices.dtype)
-    sub_x = np.empty(nnz, dtype=W.data.dtype)
-    _sparsetools.csr_row_index(len(rows), rows.astype(ip.dtype, copy=False), ip, W.indices, W.data, sub_j, sub_x)
-    y = np.zeros(len(rows), dtype=np.result_type(W.data.dtype, x.dtype))
-    _sparsetools.csr_matvec(len(rows), W.shape[1], sub_ip, sub_j, sub_x, x, y)
-    return y
+    desc = rows[::-1]
+    bounds = np.empty(2 * k, dtype=ip.dtype)
+    bounds[0::2] = ip[desc]
+    bounds[1::2] = ip[desc + 1]
+    y = np.zeros(2 * k - 1, dtype=out_dtype)
+    _sparsetools.csr_matvec(2 * k - 1, W.shape[1], bounds, W.indices, W.data, x, y)
+    return y[0::2][::-1]
 
 
 def _segments(indptr: np.ndarray, which: np.ndarray) -> np.ndarray:

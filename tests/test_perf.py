@@ -132,3 +132,21 @@ def test_lazy_residents_materialise_on_access_and_read_their_rows():
     assert len(m.agents_by_type[Government]) == 1
     assert len(m.agents) == n + len(m.agents_by_type[Committee]) + 1 + len(m.ngos)
     assert all(m.residents[i] is a for i, a in enumerate(residents))
+
+
+def test_rows_matvec_equals_the_full_matvec_rows_with_empty_rows_and_edges():
+    import scipy.sparse as sp
+
+    from govsim.population import _rows_matvec
+
+    rng = np.random.default_rng(2)
+    A = sp.random_array((300, 300), density=0.03, format="csr", dtype=np.float32, rng=rng)
+    A = sp.csr_array(A.multiply(rng.random((300, 1)) < 0.8))  # about a fifth of the rows empty
+    x = (rng.random(300) < 0.5).astype(np.float32)
+    full = A @ x
+    for rows in (np.arange(300), np.array([0]), np.array([299]), np.array([0, 299]),
+                 np.flatnonzero(np.diff(A.indptr) == 0), np.sort(rng.choice(300, 77, replace=False))):
+        got = _rows_matvec(A, rows, x)
+        assert got.dtype == np.float32
+        assert np.array_equal(got, full[rows])
+    assert len(_rows_matvec(A, np.empty(0, dtype=np.int64), x)) == 0
