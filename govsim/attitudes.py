@@ -65,7 +65,7 @@ class Attitudes:
         ok = other >= 0
         pop.grievance[other[ok]] *= np.float32(0.5)
         pop.learn(other[ok], "trust_comm", 1.0, pop.w.learning_rate * 0.5)
-        np.add.at(self._resolved, book.community[idx], 1)
+        np.add.at(self._resolved, book.community[idx], 1.0)  # a float: numpy's fast loop
 
     def escalated(self, idx: np.ndarray, failed_level: np.ndarray) -> None:
         """Cases passed up the chain: their residents trust the level that failed a bit less."""
@@ -88,7 +88,7 @@ class Attitudes:
         pop.learn(r[at_comm], "rating_comm", 0.0, RATING_RATE)
 
     def arrived(self, idx: np.ndarray) -> None:
-        np.add.at(self._arisen, self.m.cases.community[idx], 1)
+        np.add.at(self._arisen, self.m.cases.community[idx], 1.0)
 
     # ------------------------------------------------------------------ weekly
     def _neighbours_experience(self, pop) -> np.ndarray:

@@ -263,7 +263,8 @@ class Population:
             if unique:
                 getattr(self, counter)[idx] += 1
             else:
-                np.add.at(getattr(self, counter), idx, 1)
+                col = getattr(self, counter)
+                np.add.at(col, idx, col.dtype.type(1))  # a value of the column's dtype: numpy's fast loop
         self.hours += hours * len(idx)
 
     # ------------------------------------------------------------------ outcomes
