@@ -78,10 +78,11 @@ def update_matvec(W, cols, prev: np.ndarray, x: np.ndarray, y: np.ndarray, mark:
     changed = np.flatnonzero(x != prev)
     if len(changed) == 0:
         return changed
-    hit = cols.indices[_segments(cols.indptr, changed)]
+    # Index with intp (scipy's indices are int32; numpy converts those element by element).
+    hit = cols.indices[_segments(cols.indptr, changed)].astype(np.intp)
     mark[hit] = True
     rows = np.flatnonzero(mark)
-    mark[hit] = False
+    mark[rows] = False  # fewer, sorted positions than ``hit``
     xv = x if x.dtype == y.dtype else x.astype(y.dtype)
     prev[changed] = x[changed]
     if len(rows) > max_share * len(y):
