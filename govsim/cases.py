@@ -519,10 +519,11 @@ class CaseBook:
 
     def incidents(self, day: int, pop, structure, threshold: float, min_cluster: int) -> list[np.ndarray]:
         """Connected clusters of aggrieved residents of at least ``min_cluster`` people."""
-        aggrieved = np.flatnonzero(pop.grievance > threshold)
-        if len(aggrieved) < min_cluster:
+        aggrieved = pop.grievance > threshold
+        idx = np.flatnonzero(aggrieved)
+        if len(idx) < min_cluster:
             return []
-        return _clusters(structure.adjacency, aggrieved, min_cluster)
+        return _clusters(structure.adjacency, idx, min_cluster, aggrieved)
 
     def add_incident_case(self, day: int, member: int, structure) -> np.ndarray:
         """A collective incident is reported up at once: an emergency case at the district."""
@@ -639,25 +640,26 @@ class CaseBook:
         )
 
 
-def _clusters(adj, idx: np.ndarray, min_cluster: int) -> list[np.ndarray]:
+def _clusters(adj, idx: np.ndarray, min_cluster: int, member: np.ndarray) -> list[np.ndarray]:
     """Connected components of ``adj[idx][:, idx]`` (undirected) with at least ``min_cluster``
-    members, for a CSR matrix and a few sorted, unique row ids ``idx``: ``idx[labels == b]``
-    for each such component ``b`` in the order scipy's ``connected_components`` labels them
-    (by their smallest member). The same lists as building the submatrix and calling
-    ``connected_components``, without either: the submatrix's entries are gathered from the
-    rows of ``idx`` directly, and components are found by min-label propagation (each member
-    ends with the smallest index of its component)."""
+    members, for a CSR matrix and a few sorted, unique row ids ``idx`` (``member``: the same
+    rows as a boolean mask over all rows): ``idx[labels == b]`` for each such component ``b``
+    in the order scipy's ``connected_components`` labels them (by their smallest member). The
+    same lists as building the submatrix and calling ``connected_components``, without either:
+    the submatrix's entries are gathered from the rows of ``idx`` directly, and components are
+    found by min-label propagation (each member ends with the smallest index of its
+    component)."""
     k = len(idx)
     ip, ind = adj.indptr, adj.indices
     starts = ip[idx].astype(np.int64)
     lens = ip[idx + 1].astype(np.int64) - starts
-    pos = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
+    ends = np.cumsum(lens)
+    pos = np.repeat(starts - (ends - lens), lens) + np.arange(int(lens.sum()))
     cols = ind[pos]
-    j = np.searchsorted(idx, cols)
-    keep = j < k
-    keep[keep] = idx[j[keep]] == cols[keep]
-    a = np.repeat(np.arange(k), lens)[keep]  # edges among idx, as local ids
-    b = j[keep]
+    # Edges among idx, as local ids: the mask picks the few of them, only those are looked up.
+    keep = np.flatnonzero(member[cols])
+    a = np.searchsorted(ends, keep, side="right")
+    b = np.searchsorted(idx, cols[keep])
     if min_cluster > 1:  # fewer than min_cluster residents on an edge: no component that big
         touched = np.zeros(k, dtype=bool)
         touched[a] = True
