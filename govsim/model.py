@@ -601,8 +601,9 @@ class GovernanceModel(mesa.Model):
         ngo_q = np.zeros(C)
         for c, ngos in self.ngos_by_community.items():
             if ngos:
-                ngo_cap[c] = sum(n.case_capacity for n in ngos)
-                ngo_q[c] = sum(n.case_capacity * n.quality for n in ngos) / max(ngo_cap[c], 1e-9)
+                caps = [n.case_capacity for n in ngos]
+                ngo_cap[c] = sum(caps)
+                ngo_q[c] = sum(k * n.quality for k, n in zip(caps, ngos, strict=True)) / max(ngo_cap[c], 1e-9)
         cap[h.slice(NGO_LEVEL)] = ngo_cap
         skill[h.slice(NGO_LEVEL)] = ngo_q / REFERENCE_NGO_QUALITY
         cap[h.slice(COMMITTEE)] = [c.case_capacity for c in self.committees]
