@@ -170,6 +170,7 @@ class CaseBook:
             setattr(self, name, np.zeros(capacity, dtype=dtype))
         self.version = 0
         self._queue_version = -1
+        self._ties = None  # (adjacency, aggrieved mask, ties among them): see aggrieved_ties
         self.pending = np.empty(0, dtype=np.int64)  # undetected
         self.open_idx = np.empty(0, dtype=np.int64)  # detected, not resolved
         self.counts = dict.fromkeys(
@@ -512,8 +513,9 @@ class CaseBook:
         if len(idx) == 0:
             return
         g = (rate * self.severity[idx]).astype(np.float32)
-        np.add.at(pop.grievance, self.resident[idx], g)
-        other = self.other[idx]
+        # Residents as intp (np.add.at's fast loop; int32 indices are converted one by one).
+        np.add.at(pop.grievance, self.resident[idx].astype(np.intp), g)
+        other = self.other[idx].astype(np.intp)
         has = other >= 0
         np.add.at(pop.grievance, other[has], g[has])
 
@@ -521,9 +523,37 @@ class CaseBook:
         """Connected clusters of aggrieved residents of at least ``min_cluster`` people."""
         aggrieved = pop.grievance > threshold
         idx = np.flatnonzero(aggrieved)
+        u, v = self.aggrieved_ties(structure.adjacency, aggrieved, idx)
         if len(idx) < min_cluster:
             return []
-        return _clusters(structure.adjacency, idx, min_cluster, aggrieved)
+        return _clusters(idx, u, v, min_cluster)
+
+    def aggrieved_ties(self, adj, aggrieved: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Ties ``(u[i], v[i])`` of ``adj`` (symmetric) between the residents of ``aggrieved``
+        (a mask; ``idx`` its rows): every tie among them at least once, in one direction.
+
+        The aggrieved change little from day to day, so the ties are kept from the last call:
+        those whose ends are both still aggrieved stay, and only the rows of residents who
+        joined since are read (a tie to a joiner is found from the joiner's row). The first
+        call, or a new adjacency, reads every row of ``idx``."""
+        cache = self._ties
+        if cache is None or cache[0] is not adj:
+            before = np.zeros(len(aggrieved), dtype=bool)
+            u = v = np.empty(0, dtype=adj.indices.dtype)
+        else:
+            _, before, u, v = cache
+            stay = aggrieved[u] & aggrieved[v]
+            u, v = u[stay], v[stay]
+        joined = idx[~before[idx]]
+        starts = adj.indptr[joined].astype(np.int64)
+        lens = adj.indptr[joined + 1].astype(np.int64) - starts
+        ends = np.cumsum(lens)
+        cols = adj.indices[np.repeat(starts - (ends - lens), lens) + np.arange(int(lens.sum()))]
+        hit = np.flatnonzero(aggrieved[cols])
+        u = np.concatenate([u, joined[np.searchsorted(ends, hit, side="right")].astype(u.dtype)])
+        v = np.concatenate([v, cols[hit]])
+        self._ties = (adj, aggrieved, u, v)
+        return u, v
 
     def add_incident_case(self, day: int, member: int, structure) -> np.ndarray:
         """A collective incident is reported up at once: an emergency case at the district."""
@@ -647,26 +677,17 @@ class CaseBook:
         )
 
 
-def _clusters(adj, idx: np.ndarray, min_cluster: int, member: np.ndarray) -> list[np.ndarray]:
-    """Connected components of ``adj[idx][:, idx]`` (undirected) with at least ``min_cluster``
-    members, for a CSR matrix and a few sorted, unique row ids ``idx`` (``member``: the same
-    rows as a boolean mask over all rows): ``idx[labels == b]`` for each such component ``b``
-    in the order scipy's ``connected_components`` labels them (by their smallest member). The
-    same lists as building the submatrix and calling ``connected_components``, without either:
-    the submatrix's entries are gathered from the rows of ``idx`` directly, and components are
-    found by min-label propagation (each member ends with the smallest index of its
-    component)."""
+def _clusters(idx: np.ndarray, u: np.ndarray, v: np.ndarray, min_cluster: int) -> list[np.ndarray]:
+    """Connected components of the residents ``idx`` (sorted, unique) joined by the ties
+    ``(u[i], v[i])`` (undirected; both ends in ``idx``), with at least ``min_cluster``
+    members: ``idx[labels == b]`` for each such component ``b`` in the order scipy's
+    ``connected_components`` labels them (by their smallest member). The same lists as
+    building the submatrix of the adjacency and calling ``connected_components``, without
+    either: components are found by min-label propagation (each member ends with the smallest
+    index of its component)."""
     k = len(idx)
-    ip, ind = adj.indptr, adj.indices
-    starts = ip[idx].astype(np.int64)
-    lens = ip[idx + 1].astype(np.int64) - starts
-    ends = np.cumsum(lens)
-    pos = np.repeat(starts - (ends - lens), lens) + np.arange(int(lens.sum()))
-    cols = ind[pos]
-    # Edges among idx, as local ids: the mask picks the few of them, only those are looked up.
-    keep = np.flatnonzero(member[cols])
-    a = np.searchsorted(ends, keep, side="right")
-    b = np.searchsorted(idx, cols[keep])
+    a = np.searchsorted(idx, u)  # ties as local ids
+    b = np.searchsorted(idx, v)
     if min_cluster > 1:  # fewer than min_cluster residents on an edge: no component that big
         touched = np.zeros(k, dtype=bool)
         touched[a] = True
