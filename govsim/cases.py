@@ -408,11 +408,16 @@ class CaseBook:
         cls = self.cls[o].astype(np.int64)
         waited = day - self.level_since[o]
         fit = self.inst.fit[lvl, cls]
-        p = fit * quality[key] * np.exp(-(self.detected[o] - self.arisen[o]) / fester_days)
+        # Every case gets a draw, only worked ones can succeed: chances for those only.
+        u = rng.random(len(o))
+        w = np.flatnonzero(worked)
+        w_idx = o[w]
+        p = fit[w] * quality[key[w]] * np.exp(-(self.detected[w_idx] - self.arisen[w_idx]) / fester_days)
         if gain is not None:
-            p = p * gain(o, lvl)
+            p = p * gain(w_idx, lvl[w])
         act = worked
-        success = act & (rng.random(len(o)) < p)
+        success = np.zeros(len(o), dtype=bool)
+        success[w] = u[w] < p
         has_next = (self.chain_pos[o] + 1) < self.routing.chain_len[self.variant[o], cls]
         signed = success & (cls == APPROVAL) & has_next
         resolved = success & ~signed
@@ -430,15 +435,14 @@ class CaseBook:
         # Approval cases wait for their sign-off; only a level that cannot sign passes them on.
         give_up &= (cls != APPROVAL) | (fit == 0.0)
         escalate = ~success & give_up & has_next
-        self.worked_levels = np.bincount(lvl[worked], minlength=len(LEVELS))
-        w_idx = o[worked]
+        self.worked_level = lvl[w]
+        self.worked_levels = np.bincount(self.worked_level, minlength=len(LEVELS))
         self.first_response(w_idx, day)
         self.worked_today = w_idx
-        self.worked_level = lvl[worked]
 
-        hours = HOURS_PER_CASE[lvl] * worked
-        self.hours[o] += hours.astype(np.float32)
-        np.add.at(self.today_hours, key, hours)
+        hours = HOURS_PER_CASE[self.worked_level]
+        self.hours[w_idx] += hours.astype(np.float32)
+        np.add.at(self.today_hours, key[w], hours)
         self.handler_hours += self.today_hours
 
         res = o[resolved]
