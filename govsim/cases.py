@@ -214,14 +214,15 @@ class CaseBook:
         n = len(cols["resident"])
         self._grow(n)
         idx = np.arange(self.size, self.size + n)
+        new = slice(self.size, self.size + n)  # the rows of idx (a slice writes faster)
         for name, values in cols.items():
-            getattr(self, name)[idx] = values
-        self.closed[idx] = -1
-        self.first_worked[idx] = -1
-        self.resolved_level[idx] = -1
-        self.detected[idx] = -1
-        self.channel[idx] = -1
-        self.level[idx] = -1
+            getattr(self, name)[new] = values
+        self.closed[new] = -1
+        self.first_worked[new] = -1
+        self.resolved_level[new] = -1
+        self.detected[new] = -1
+        self.channel[new] = -1
+        self.level[new] = -1
         self.size += n
         self.counts["arisen"] += n
         self.counts["disputes_arisen"] += int((cols["kind"] == DISPUTE).sum())

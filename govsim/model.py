@@ -673,8 +673,8 @@ class GovernanceModel(mesa.Model):
         # whatever channels the institutions add (screening, inspection, patrols, drills...).
         pend = book.pending
         if len(pend):
-            hh = self.structure.community_households
-            visit = np.array([c.visit_chance(hh[i]) for i, c in enumerate(self.committees)])
+            hh = self.structure.community_households.tolist()
+            visit = np.array([c.visit_chance(h) for c, h in zip(self.committees, hh, strict=True)])
             p = np.zeros((len(pend), N_DETECTION_CHANNELS))
             p[:, SELF_REPORT] = book.p_self[pend]
             p[:, COMMITTEE_VISIT] = visit[book.community[pend]]
