@@ -413,7 +413,8 @@ class CaseBook:
         u = rng.random(len(o))
         w = np.flatnonzero(worked)
         w_idx = o[w]
-        p = fit[w] * quality[key[w]] * np.exp(-(self.detected[w_idx] - self.arisen[w_idx]) / fester_days)
+        undetected_days = self.detected[w_idx] - self.arisen[w_idx]
+        p = fit[w] * quality[key[w]] * np.exp(-undetected_days / fester_days)
         if gain is not None:
             p = p * gain(w_idx, lvl[w])
         act = worked
@@ -533,7 +534,8 @@ class CaseBook:
             return []
         return _clusters(idx, u, v, min_cluster)
 
-    def aggrieved_ties(self, adj, aggrieved: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def aggrieved_ties(self, adj, aggrieved: np.ndarray,
+                       idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Ties ``(u[i], v[i])`` of ``adj`` (symmetric) between the residents of ``aggrieved``
         (a mask; ``idx`` its rows): every tie among them at least once, in one direction.
 

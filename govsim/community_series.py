@@ -41,7 +41,8 @@ class CommunitySeries:
         self.days = 0
         pop = model.population
         self.starts = s.community_start
-        self.stretches = list(zip(s.community_start.tolist(), (s.community_start + s.community_size).tolist()))
+        ends = s.community_start + s.community_size
+        self.stretches = list(zip(s.community_start.tolist(), ends.tolist(), strict=True))
         self.size = np.maximum(s.community_size, 1).astype(float)
         self.has = s.community_size > 0
         self.eligible = np.maximum(np.bincount(s.community[pop.eligible], minlength=C), 1).astype(float)

@@ -603,7 +603,8 @@ class GovernanceModel(mesa.Model):
             if ngos:
                 caps = [n.case_capacity for n in ngos]
                 ngo_cap[c] = sum(caps)
-                ngo_q[c] = sum(k * n.quality for k, n in zip(caps, ngos, strict=True)) / max(ngo_cap[c], 1e-9)
+                quality = sum(k * n.quality for k, n in zip(caps, ngos, strict=True))
+                ngo_q[c] = quality / max(ngo_cap[c], 1e-9)
         cap[h.slice(NGO_LEVEL)] = ngo_cap
         skill[h.slice(NGO_LEVEL)] = ngo_q / REFERENCE_NGO_QUALITY
         cap[h.slice(COMMITTEE)] = [c.case_capacity for c in self.committees]
