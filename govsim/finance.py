@@ -93,9 +93,6 @@ class Ledger:
     def __getitem__(self, name: str) -> float:
         return float(self.balance[self.index[name]])
 
-    def _kind(self, account: int) -> str:
-        return self.kinds[account]
-
     def transfer(self, payer, payee, amount, category: str, allow_overdraft: bool = False) -> np.ndarray:
         """Move ``amount`` from ``payer`` to ``payee`` (scalars or arrays of account ids).
 
@@ -108,7 +105,8 @@ class Ledger:
         payer = np.atleast_1d(np.asarray(payer, dtype=np.int64))
         payee = np.atleast_1d(np.asarray(payee, dtype=np.int64))
         amount = np.atleast_1d(np.asarray(amount, dtype=float))
-        payer, payee, amount = np.broadcast_arrays(payer, payee, amount)
+        if not payer.shape == payee.shape == amount.shape:  # (broadcast_arrays is slow to call)
+            payer, payee, amount = np.broadcast_arrays(payer, payee, amount)
         if not np.isfinite(amount).all() or (amount < 0).any():
             raise ValueError(f"transfer amounts must be finite and >= 0 ({category})")
         amount = amount.copy()
@@ -142,8 +140,9 @@ class Ledger:
             ids = p_sorted[first]  # = np.unique(payer, return_inverse=True)
             inv = np.empty(len(payer), dtype=np.intp)
             inv[order] = np.cumsum(first) - 1
+            kinds = self.kinds
             for k, v in zip(ids.tolist(), np.bincount(inv, weights=amount).tolist(), strict=True):
-                self.paid_by[(self._kind(k), category)] += v
+                self.paid_by[(kinds[k], category)] += v
         return amount
 
     def _transfer_one(self, payer: int, payee: int, amount: float, category: str,

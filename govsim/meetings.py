@@ -74,8 +74,9 @@ class Meetings:
         due = day % m.scenario.ngos.activity_interval_days == self.activity_offset
         total = 0
         b = m.scenario.behaviour
-        for c, ngos in m.ngos_by_community.items():
-            if not due[c] or not ngos:
+        for c in np.flatnonzero(due).tolist():
+            ngos = m.ngos_by_community[c]
+            if not ngos:
                 continue
             rows = m.community_rows(c)
             staff = sum(n.staff for n in ngos)

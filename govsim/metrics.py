@@ -32,7 +32,7 @@ REPORTERS = {
     "day": lambda m: m.day,
     "participation_rate": lambda m: m.participation_today,
     "meeting_attendance": lambda m: float(m.meetings.attendance.mean()),
-    "volunteers": lambda m: int((m.volunteers.holder >= 0).sum()),
+    "volunteers": lambda m: int(np.count_nonzero(m.volunteers.holder >= 0)),
     "volunteer_hours": lambda m: m.volunteers.hours_today,
     "ladder_level": lambda m: float(m.ladder.mean()),
     "cases_arisen": lambda m: m.cases.counts["arisen"],

@@ -601,8 +601,10 @@ class GovernanceModel(mesa.Model):
         ngo_q = np.zeros(C)
         for c, ngos in self.ngos_by_community.items():
             if ngos:
-                ngo_cap[c] = sum(n.case_capacity for n in ngos)
-                ngo_q[c] = sum(n.case_capacity * n.quality for n in ngos) / max(ngo_cap[c], 1e-9)
+                caps = [n.case_capacity for n in ngos]
+                ngo_cap[c] = sum(caps)
+                quality = sum(k * n.quality for k, n in zip(caps, ngos, strict=True))
+                ngo_q[c] = quality / max(ngo_cap[c], 1e-9)
         cap[h.slice(NGO_LEVEL)] = ngo_cap
         skill[h.slice(NGO_LEVEL)] = ngo_q / REFERENCE_NGO_QUALITY
         cap[h.slice(COMMITTEE)] = [c.case_capacity for c in self.committees]
@@ -652,7 +654,7 @@ class GovernanceModel(mesa.Model):
         )
         if len(new):
             r = book.resident[new]
-            np.add.at(pop.open_cases, r, 1)
+            self._count_open_cases(r, 1)
             book.member[new] = self.member[r]
             self.attitudes.arrived(new)
             # Report to the committee (community channel); severe cases are reported sooner.
@@ -672,8 +674,8 @@ class GovernanceModel(mesa.Model):
         # whatever channels the institutions add (screening, inspection, patrols, drills...).
         pend = book.pending
         if len(pend):
-            hh = self.structure.community_households
-            visit = np.array([c.visit_chance(hh[i]) for i, c in enumerate(self.committees)])
+            hh = self.structure.community_households.tolist()
+            visit = np.array([c.visit_chance(h) for c, h in zip(self.committees, hh, strict=True)])
             p = np.zeros((len(pend), N_DETECTION_CHANNELS))
             p[:, SELF_REPORT] = book.p_self[pend]
             p[:, COMMITTEE_VISIT] = visit[book.community[pend]]
@@ -711,16 +713,23 @@ class GovernanceModel(mesa.Model):
         given_up = book.abandon(rng, sc.cases.abandon_rate, d)
         for closed in (lapsed, given_up):
             if len(closed):
-                np.subtract.at(pop.open_cases, book.resident[closed], 1)
+                self._count_open_cases(book.resident[closed], -1)
                 self.attitudes.closed_unresolved(closed)
         book.accumulate_grievance(pop, sc.cases.grievance_rate)
+
+    def _count_open_cases(self, residents: np.ndarray, step: int) -> None:
+        """``open_cases[r] += step`` for the resident ``r`` of every case (a resident with
+        several cases counts each). The step in the column's own dtype keeps ``np.add.at`` on
+        numpy's fast loop (a Python int sends it through a casting loop ~30x slower)."""
+        counts = self.population.open_cases
+        np.add.at(counts, residents, counts.dtype.type(step))
 
     def on_resolved(self, idx: np.ndarray, d: int) -> None:
         """Resolved cases: residents learn (govsim.attitudes); institutions book them."""
         if len(idx) == 0:
             return
         book = self.cases
-        np.subtract.at(self.population.open_cases, book.resident[idx], 1)
+        self._count_open_cases(book.resident[idx], -1)
         at_com = idx[book.resolved_level[idx] == COMMITTEE]
         if len(at_com):
             counts = np.bincount(book.community[at_com], minlength=self.structure.n_communities)
@@ -749,7 +758,7 @@ class GovernanceModel(mesa.Model):
             idx = self.cases.add_incident_case(d, int(members[0]), self.structure)
             if self.cseries is not None:
                 self.cseries.incident(int(self.cases.community[idx[0]]))
-            np.add.at(pop.open_cases, self.cases.resident[idx], 1)
+            self._count_open_cases(self.cases.resident[idx], 1)
             self.government.pay(sc.cases.incident_cost, self.acct["operations"], "incident_response")
             pop.grievance[members] *= np.float32(0.3)  # grievance vented
             pop.learn(members, "trust_gov", 0.0, 0.3)

@@ -75,22 +75,23 @@ class Volunteers:
             return 0
         pop = self.m.population
         who = self.holder[held]
+        comm = self.role_community[held]
         queue = self.m.queue_at(RESIDENTS)
-        per_head = queue / np.maximum(np.bincount(self.role_community[held], minlength=len(queue)), 1)
+        per_head = queue / np.maximum(np.bincount(comm, minlength=len(queue)), 1)
         felt = per_head / (1.0 + paid_case_hours / WORKLOAD_RELIEF_HOURS)
         base = self.m.scenario.behaviour.volunteer_quit_rate / 365.0
-        hazard = base * np.exp(-pop.disposition[who]) * (1.0 + felt[self.role_community[held]])
+        hazard = base * np.exp(-pop.disposition[who]) * (1.0 + felt[comm])
         quit = rng.random(len(held)) < np.minimum(hazard, 1.0)
-        out = held[quit]
-        pop.volunteer[self.holder[out]] = False
-        self.holder[out] = -1
-        self.quits += int(quit.sum())
-        stay = self.holder[held[~quit]]
+        pop.volunteer[who[quit]] = False
+        self.holder[held[quit]] = -1
+        n_quit = int(np.count_nonzero(quit))
+        self.quits += n_quit
+        stay = who[~quit]
         hrs = self.m.scenario.behaviour.volunteer_hours_per_day
         pop.mark_active(stay, day, "volunteer_days", hrs)
         self.hours_today = hrs * len(stay)
         self.hours += self.hours_today
-        return int(quit.sum())
+        return n_quit
 
     def fill(self, rng: np.random.Generator, day: int, communities: np.ndarray) -> int:
         """Recruit for vacant roles in ``communities``: approach a few residents of the building."""

@@ -85,7 +85,8 @@ class MemberAssembly(Institution):
         regular = set(due(day, self.val("session_interval_days"), self.C).tolist())
         book = m.cases
         o = book.open_idx
-        waiting = o[(book.cls[o] == APPROVAL) & ~OUTSIDE[book.level[o]]]  # proposals still in the community
+        approval = o[book.cls[o] == APPROVAL]
+        waiting = approval[~OUTSIDE[book.level[approval]]]  # proposals still in the community
         queue = np.bincount(book.community[waiting], minlength=self.C)
         pop = m.population
         # Regular sessions, and communities where proposals wait and an extra session may be asked.

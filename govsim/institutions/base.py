@@ -205,13 +205,14 @@ class LevelTally:
 
     def count_resolved(self, idx: np.ndarray) -> None:
         book = self.m.cases
-        np.add.at(self.resolved, book.community[idx[book.resolved_level[idx] == self.level]], 1)
+        # (1.0, not 1: a value of the counts' dtype keeps np.add.at on numpy's fast loop)
+        np.add.at(self.resolved, book.community[idx[book.resolved_level[idx] == self.level]], 1.0)
 
     def count_worked_today(self) -> None:
         book = self.m.cases
         w = book.worked_today
         if len(w):
-            np.add.at(self.worked, book.community[w[book.level[w] == self.level]], 1)
+            np.add.at(self.worked, book.community[w[book.level[w] == self.level]], 1.0)
 
     def rating(self, c: int) -> float:
         return float(window_rate(self.resolved[c], self.worked[c]))

@@ -75,8 +75,8 @@ class DeliberationCouncil(Institution):
             share = len(present) / max(len(d), 1)
             m.record_voice(present, day, "deliberations", b.meeting_hours)
             book = m.cases
-            o = book.open_idx
-            on_agenda = o[(book.level[o] == COUNCIL) & (book.community[o] == c) & (book.status[o] == OPEN)]
+            o = book.open_in(c)
+            on_agenda = o[(book.level[o] == COUNCIL) & (book.status[o] == OPEN)]
             parties = np.unique(book.resident[on_agenda])
             m.record_voice(parties, day, "deliberations", b.meeting_hours)
             self.capacity_today[c] = sc.council_cases_per_meeting * share

@@ -126,8 +126,8 @@ class ResidentDues(Institution):
         attendees bring (up to ``fixes_per_meeting``, while its account lasts)."""
         m = self.m
         book = m.cases
-        o = book.open_idx
-        o = o[(book.community[o] == c) & (book.kind[o] == NEED) & ~OUTSIDE[book.level[o]]]
+        o = book.open_in(c)
+        o = o[(book.kind[o] == NEED) & ~OUTSIDE[book.level[o]]]
         mine = o[m.meetings.present[book.resident[o]]]  # attendees' cases
         com = m.committees[c]
         fix_cost = self.at("fix_cost", c)

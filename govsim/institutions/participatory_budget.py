@@ -81,8 +81,8 @@ class ParticipatoryBudget(Institution):
             if not won:
                 continue
             relief[c, won] = RELIEF
-            o = book.open_idx
-            fixed = o[(book.community[o] == c) & np.isin(book.category[o], won) & (book.kind[o] == NEED)]
+            o = book.open_in(c)
+            fixed = o[np.isin(book.category[o], won) & (book.kind[o] == NEED)]
             if len(fixed):
                 m.resolve_cases(fixed, day)
             pop.learn(voters[np.isin(choice, won)], "efficacy", 1.0)

@@ -60,8 +60,8 @@ class PartyCoGovernance(Institution):
                 continue
             self.meetings += 1
             m.revive_owners(int(c))
-            o = book.open_idx
-            on = o[(book.community[o] == c) & (book.cls[o] == COORDINATION) & ~OUTSIDE[book.level[o]]]
+            o = book.open_in(c)
+            on = o[(book.cls[o] == COORDINATION) & ~OUTSIDE[book.level[o]]]
             on = on[: self.at("cases_per_meeting", int(c))]
             if len(on) == 0:
                 continue

@@ -89,10 +89,10 @@ class RegionalCentre(Institution):
     def at_meeting(self, c: int, attendees: np.ndarray, day: int) -> int:
         m = self.m
         book = m.cases
-        o = book.open_idx
         # Within delegated powers: attendees' requests still in the community, not proposals
         # that need sign-off.
-        o = o[(book.community[o] == c) & (book.cls[o] != APPROVAL) & ~OUTSIDE[book.level[o]]]
+        o = book.open_in(c)
+        o = o[(book.cls[o] != APPROVAL) & ~OUTSIDE[book.level[o]]]
         mine = o[m.meetings.present[book.resident[o]]]  # attendees' cases
         mine = mine[: self.at("head_cases_per_meeting", c)]
         if len(mine) == 0:
