@@ -221,6 +221,7 @@ class Evaluator:
         specs = [s for s in self.specs(cands) if s.run_id not in self.rows]
         if specs:
             v = self.store.verify(specs, self.manifest)
+            v.strays = []  # the other generations' candidates, not strays
             self.store.report(v, "run again")
             self.rows.update(v.rows)
             if self.bar is not None:
