@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from govsim.network import row_positions
 from govsim.regimes import (
     APPROVAL,
     CLASSES,
@@ -552,12 +553,10 @@ class CaseBook:
             stay = aggrieved[u] & aggrieved[v]
             u, v = u[stay], v[stay]
         joined = idx[~before[idx]]
-        starts = adj.indptr[joined].astype(np.int64)
-        lens = adj.indptr[joined + 1].astype(np.int64) - starts
-        ends = np.cumsum(lens)
-        cols = adj.indices[np.repeat(starts - (ends - lens), lens) + np.arange(int(lens.sum()))]
+        cols = adj.indices[row_positions(adj.indptr, joined)]
+        rows = np.repeat(joined, adj.indptr[joined + 1] - adj.indptr[joined])  # each entry's row
         hit = np.flatnonzero(aggrieved[cols])
-        u = np.concatenate([u, joined[np.searchsorted(ends, hit, side="right")].astype(u.dtype)])
+        u = np.concatenate([u, rows[hit].astype(u.dtype)])
         v = np.concatenate([v, cols[hit]])
         self._ties = (adj, aggrieved, u, v)
         return u, v

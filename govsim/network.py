@@ -154,6 +154,15 @@ class Structure:
         return g
 
 
+def row_positions(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Positions of the stored entries of CSR ``rows`` (``indptr[r]:indptr[r + 1]`` for every
+    ``r`` in ``rows``), concatenated in that order."""
+    starts = indptr[rows]
+    lens = indptr[rows + 1] - starts
+    ends = np.cumsum(lens)
+    return np.repeat(starts - (ends - lens), lens) + np.arange(ends[-1] if len(ends) else 0)
+
+
 def _household_sizes(rng: np.random.Generator, households: int, people: int) -> np.ndarray:
     """Sizes >= 1 summing exactly to ``people``: one each plus a multinomial remainder."""
     extra = people - households

@@ -38,7 +38,16 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import _sparsetools
 
-from govsim.network import ADULT, ELDERLY, LOCAL, MIGRANT, RELOCATED, YOUTH, Structure
+from govsim.network import (
+    ADULT,
+    ELDERLY,
+    LOCAL,
+    MIGRANT,
+    RELOCATED,
+    YOUTH,
+    Structure,
+    row_positions,
+)
 
 ACTIVE_WINDOW = 30  # days: "participation rate = any activity in the last 30 days"
 NEVER = -10_000
@@ -79,7 +88,7 @@ def update_matvec(W, cols, prev: np.ndarray, x: np.ndarray, y: np.ndarray, mark:
     if len(changed) == 0:
         return changed
     # Index with intp (scipy's indices are int32; numpy converts those element by element).
-    hit = cols.indices[_segments(cols.indptr, changed)].astype(np.intp)
+    hit = cols.indices[row_positions(cols.indptr, changed)].astype(np.intp)
     mark[hit] = True
     rows = np.flatnonzero(mark)
     mark[rows] = False  # fewer, sorted positions than ``hit``
@@ -113,14 +122,6 @@ def _rows_matvec(W, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
     y = np.zeros(2 * k - 1, dtype=out_dtype)
     _sparsetools.csr_matvec(2 * k - 1, W.shape[1], bounds, W.indices, W.data, x, y)
     return y[0::2][::-1]
-
-
-def _segments(indptr: np.ndarray, which: np.ndarray) -> np.ndarray:
-    """Positions ``indptr[i]:indptr[i+1]`` for every ``i`` in ``which``, concatenated."""
-    starts = indptr[which]
-    lens = indptr[which + 1] - starts
-    ends = np.cumsum(lens)
-    return np.repeat(starts - (ends - lens), lens) + np.arange(ends[-1] if len(ends) else 0)
 
 
 @dataclass
@@ -356,7 +357,7 @@ class Population:
         key = (self.disposition, self.threshold, can, self.w.social, self.w.threshold_bonus, float(online_base))
         old = getattr(self, "_cut_key", None)
         if (old is None or len(self._cut) != self.n
-                or any(a is not b for a, b in zip(key[:3], old[:3])) or key[3:] != old[3:]):
+                or any(a is not b for a, b in zip(key[:3], old[:3], strict=True)) or key[3:] != old[3:]):
             self._cut_key, self._cut = key, np.empty(self.n, np.float32)
             rows = None
         if rows is None:
