@@ -13,11 +13,12 @@ the model's resident step must at least do:
     last_active[take] = day                             # mark active
 
 with ``can`` = eligible and online channel open in the resident's community (fixed), all
-arrays float32 except the logit, which follows numpy's promotion as in the model. It has no
+arrays float32, the logit too (as in the model since the exact neighbour tallies). It has no
 weekly attitude update, no meetings, cases, institutions, volunteers, metrics or per-community
 series: everything else the model does is the margin the ratio measures. It is a lower bound
-for a step that recomputes every resident's neighbour share each day; the model may beat it
-on that term (it recomputes only the rows whose neighbours changed, see
+for a step that recomputes every resident's neighbour share and draws one uniform per
+resident each day; the model beats it on both terms (it adds and subtracts only the ties of
+residents whose activity changed, and draws the online participants by thinning, see
 ``Population.step``), which is why it is a "limit" in the issue's sense, not a strict bound.
 
 Run on its own (builds the district, then times the loop)::
@@ -86,7 +87,7 @@ def numpy_limit(inp: LimitInputs, days: int, seed: int = 0, clock=time.process_t
     disp, thr, can = inp.disposition, inp.threshold, inp.can
     last_active = inp.last_active.copy()
     n = len(last_active)
-    social, bonus, base = inp.social, inp.bonus, np.float32(inp.base)
+    social, bonus, base = np.float32(inp.social), np.float32(inp.bonus), np.float32(inp.base)  # float32 logit, as the model's
     rng = np.random.default_rng(seed)
     t0 = clock()
     for day in range(days):

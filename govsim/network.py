@@ -25,6 +25,12 @@ YOUTH, ADULT, ELDERLY = range(3)
 
 # Tie weight by the level at which the tie was drawn.
 TIE_WEIGHTS = {"household": 1.0, "building": 0.5, "courtyard": 0.3, "subarea": 0.2, "community": 0.1}
+# Every tie weight (and every sum of weights, capped at 1) is a whole number of TIE_UNITs, so a
+# resident's weight of active neighbours is an exact integer tally (Structure.tie_matrix), which
+# the resident step keeps up to date by adding and subtracting the ties of the residents whose
+# activity changed: exact, and independent of the order of the additions.
+TIE_UNIT = 0.1
+assert all(abs(w / TIE_UNIT - round(w / TIE_UNIT)) < 1e-9 for w in TIE_WEIGHTS.values())
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,8 @@ class Structure:
     adjacency: sp.csr_array  # symmetric, float32 weights
     influence: sp.csr_array = field(init=False)  # row-normalised adjacency
     degree: np.ndarray = field(init=False)
+    tie_matrix: sp.csr_array = field(init=False)  # adjacency in whole TIE_UNITs (int32)
+    strength_units: np.ndarray = field(init=False)  # each resident's total tie weight in TIE_UNITs
 
     def __post_init__(self) -> None:
         strength = np.asarray(self.adjacency.sum(axis=1)).ravel()
@@ -82,6 +90,13 @@ class Structure:
         inv = np.divide(1.0, strength, out=np.zeros_like(strength), where=strength > 0)
         self.influence = sp.csr_array(sp.diags_array(inv.astype(np.float32)) @ self.adjacency)
         self.influence.data = self.influence.data.astype(np.float32)
+        a = self.adjacency
+        scaled = a.data * np.float32(1.0 / TIE_UNIT)
+        units = np.rint(scaled)
+        if len(units) and float(np.abs(scaled - units).max()) > 1e-3:
+            raise ValueError(f"network: every tie weight must be a whole multiple of {TIE_UNIT} (TIE_UNIT)")
+        self.tie_matrix = sp.csr_array((units.astype(np.int32), a.indices, a.indptr), shape=a.shape)
+        self.strength_units = self.tie_matrix @ np.ones(a.shape[1], dtype=np.int32)
 
     @property
     def n(self) -> int:

@@ -50,6 +50,8 @@ from govsim.network import (
 )
 
 ACTIVE_WINDOW = 30  # days: "participation rate = any activity in the last 30 days"
+TIE_BITS = 4  # a packed tie: neighbour << TIE_BITS | weight in tie units (at most TIE_MASK)
+TIE_MASK = (1 << TIE_BITS) - 1
 NEVER = -10_000
 
 # Initial attitude means by tenure (local, relocated, migrant).
@@ -70,6 +72,32 @@ def _sigmoid_inplace(z: np.ndarray) -> np.ndarray:
     np.exp(z, out=z)
     z += 1.0
     return np.divide(1.0, z, out=z)
+
+
+def bernoulli_thinned(rng: np.random.Generator, p: np.ndarray, bound: float, batch: int | None = None) -> np.ndarray:
+    """Indices i where an independent Bernoulli(``p[i]``) draw succeeds, for ``p <= bound``.
+
+    Drawing one uniform per resident costs a pass over all of them, though only ~0.6% of the
+    district takes part online on a day (chances up to ~0.1). Thinning draws the same
+    distribution from far fewer numbers: candidates are a Bernoulli(``bound``) subset, found by
+    skipping geometric gaps (an exponential over -log(1 - bound), rounded down, plus one), and
+    each candidate is kept with chance ``p[i] / bound``: overall exactly ``p[i]``, each
+    resident independently. Returns sorted indices. ``batch``: gaps drawn at a time (default:
+    enough for all ``len(p)`` almost always)."""
+    n = len(p)
+    if bound <= 0.0 or n == 0:
+        return np.zeros(0, dtype=np.intp)
+    if bound >= 1.0:
+        return np.flatnonzero(rng.random(n) < p)
+    scale = -1.0 / np.log1p(-bound)  # floor(E * scale) + 1 is Geometric(bound) for E ~ Exp(1)
+    expect = n * bound
+    size = int(expect + 4.0 * np.sqrt(expect) + 16.0) if batch is None else batch
+    pos = np.cumsum((rng.standard_exponential(size) * scale).astype(np.intp) + 1) - 1
+    while pos[-1] < n - 1:
+        more = np.cumsum((rng.standard_exponential(size) * scale).astype(np.intp) + 1)
+        pos = np.concatenate([pos, pos[-1] + more])
+    cand = pos[: np.searchsorted(pos, n)]
+    return cand[rng.random(len(cand)) * bound < p[cand]]
 
 
 def update_matvec(W, cols, prev: np.ndarray, x: np.ndarray, y: np.ndarray, mark: np.ndarray,
@@ -230,24 +258,31 @@ class Population:
     def update_disposition(self) -> None:
         """Static part of the participation logit (recomputed weekly and after big events)."""
         w = self.w
+        f = np.float32  # float32 throughout, as the logit (a new array: the online chances' cache key)
         self.disposition = (
-            w.trust * (self.trust_comm - 0.5)
-            + w.efficacy * (self.efficacy - 0.5)
-            + w.belonging * (self.belonging - 0.5)
-            + w.time * (self.time_avail - 0.5)
-            - w.dependency * self.dependency
-            + w.party * self.party
-        ).astype(np.float32)
+            f(w.trust) * (self.trust_comm - f(0.5))
+            + f(w.efficacy) * (self.efficacy - f(0.5))
+            + f(w.belonging) * (self.belonging - f(0.5))
+            + f(w.time) * (self.time_avail - f(0.5))
+            - f(w.dependency) * self.dependency
+            + f(w.party) * self.party
+        )
 
-    def social_term(self, idx=None) -> np.ndarray:
-        nb = self.nb_share if idx is None else self.nb_share[idx]
+    def social_term(self, idx=None, nb: np.ndarray | None = None) -> np.ndarray:
+        """Neighbours' pull: ``social * nb_share`` plus the threshold bonus (float32). ``nb``:
+        the residents' neighbour shares if the caller has them already."""
+        if nb is None:
+            nb = self.nb_share if idx is None else self.nb_share[idx]
         thr = self.threshold if idx is None else self.threshold[idx]
-        return self.w.social * nb + self.w.threshold_bonus * (nb >= thr)
+        return np.float32(self.w.social) * nb + np.float32(self.w.threshold_bonus) * (nb >= thr)
 
-    def logit(self, idx: np.ndarray, base: float | np.ndarray, hours: float = 0.0) -> np.ndarray:
-        """Participation logit for residents ``idx`` (an index array): disposition, social
-        term, the activity's base, minus its time cost (hours weigh more on the busy)."""
-        z = self.disposition[idx] + self.social_term(idx) + base
+    def logit(self, idx: np.ndarray, base: float | np.ndarray, hours: float = 0.0,
+              nb: np.ndarray | None = None) -> np.ndarray:
+        """Participation logit for residents ``idx`` (an index array or slice): disposition,
+        social term, the activity's base, minus its time cost (hours weigh more on the busy).
+        float32 (the columns', and Python float weights and bases, are float32 under numpy's
+        promotion rules); float64 only if ``base`` is a float64 array."""
+        z = self.disposition[idx] + self.social_term(idx, nb) + base
         if hours:
             z = z - self.w.time_cost * hours * (1.0 - self.time_avail[idx])
         return z
@@ -290,40 +325,81 @@ class Population:
         self.dependency -= k * self.dependency
         self.update_disposition()
 
-    # Above this share of rows to recompute, one full mat-vec is cheaper than the row subset.
+    # Above this share of residents whose activity changed, one full tally (a sparse integer
+    # mat-vec) is cheaper than adding the changed residents' ties (the result is the same).
     INCREMENTAL_MAX_SHARE = 0.2
 
     def neighbour_share(self, active: np.ndarray) -> np.ndarray:
-        """``influence @ active`` (float32) for today's ``active`` mask, bit for bit, recomputing
-        only the rows whose neighbours' activity changed since the last call.
+        """Each resident's weighted share of active neighbours, ``influence @ active``, for
+        today's ``active`` mask (float32; a fresh array, so writes do not reach the cache).
 
-        A row of the mat-vec depends only on its neighbours' entries of ``active``, so rows with
-        no changed neighbour keep yesterday's value; the others are recomputed with the same
-        float32 CSR row slices scipy's full mat-vec sums (same terms, same order), so the result
-        equals ``influence @ active.astype(float32)`` exactly (adding deltas would not: float32
-        sums depend on their order). The changed set is derived from yesterday's mask against
-        today's, so it covers every way ``last_active`` changes (today's meetings, reports,
-        online participation, expiry after the 30-day window, direct writes). The first call,
-        a new influence matrix (``structure.influence`` replaced), or too many changed rows
-        (more than ``INCREMENTAL_MAX_SHARE`` of them) take the full mat-vec; a matrix changed
-        in place is not detected (nothing does that: the network is fixed after the build).
-        Returns a fresh array (writes to ``nb_share`` do not reach the cache).
+        It is kept as an exact integer tally: ``tally = tie_matrix @ active``, the weight of
+        active neighbours in whole tie units (:data:`govsim.network.TIE_UNIT`), and the share
+        is ``tally / strength``, correctly rounded to float32 (so exactly 1 when every
+        neighbour is active, and independent of the order of the ties). Each day only the ties
+        of the residents whose activity changed since the last call are added (+1) or taken
+        off (-1), which is exact in integers, and only their neighbours' shares are
+        recomputed. The changed set is derived from yesterday's mask against today's, so it
+        covers every way ``last_active`` changes (today's meetings, reports, online
+        participation, expiry after the 30-day window, direct writes). The first call, a new
+        network (``structure.tie_matrix`` replaced), or many changes (more than
+        ``INCREMENTAL_MAX_SHARE`` of the residents) take the full tally; the network is fixed
+        after the build, so a matrix changed in place is not looked for.
         """
         self._update_neighbour_share(active)
         return self._nb.copy()
 
     def _update_neighbour_share(self, active: np.ndarray) -> np.ndarray | None:
-        """Update the cache ``_nb`` to ``influence @ active``; returns the rows whose value may
-        have changed (None: all of them)."""
-        W = self.structure.influence
-        if getattr(self, "_nb_W", None) is not W:
-            # The cache: the matrix it was computed with, the mask and the result. Arrays, so
-            # copies of a population copy it.
-            self._nb_W, self._nb_prev, self._nb = W, active.copy(), W @ active.astype(np.float32)
-            self._nb_rows = np.zeros(self.n, dtype=bool)
+        """Update the caches ``_tally`` and ``_nb`` to today's ``active``; returns the rows whose
+        share may have changed (sorted; empty if none; None: all of them)."""
+        s = self.structure
+        T = s.tie_matrix
+        if getattr(self, "_nb_T", None) is not T:
+            # The cache: the matrix it was computed with, the mask, the tally and the share.
+            # Arrays, so copies of a population copy it.
+            self._nb_T, self._nb_prev, self._nb_rows = T, active.copy(), np.zeros(self.n, dtype=bool)
+            self._strength = np.maximum(s.strength_units, 1).astype(np.float32)  # 0 / 1 for the isolated
+            self._tally = T @ active.astype(np.int32)
+            self._nb = self._tally.astype(np.float32) / self._strength
             return None
-        return update_matvec(W, self.influence_columns(), self._nb_prev, active, self._nb, self._nb_rows,
-                             self.INCREMENTAL_MAX_SHARE)
+        prev = self._nb_prev
+        changed = np.flatnonzero(active != prev)
+        if len(changed) == 0:
+            return changed
+        prev[changed] = active[changed]
+        if len(changed) > self.INCREMENTAL_MAX_SHARE * self.n:
+            self._tally = T @ active.astype(np.int32)
+            np.divide(self._tally.astype(np.float32), self._strength, out=self._nb)
+            return None
+        # The network is symmetric, so row j of the tie matrix lists who resident j influences:
+        # one gather of the packed (neighbour, units) pairs of the changed residents' rows.
+        ip = T.indptr
+        starts = ip[changed]
+        lens = ip[changed + 1] - starts
+        ends = np.cumsum(lens)
+        pos = np.repeat(starts - (ends - lens), lens) + np.arange(ends[-1] if len(ends) else 0)
+        ties = self._packed_ties()[pos]
+        hit = (ties >> TIE_BITS).astype(np.intp)  # intp: numpy converts int32 indices one by one
+        units = ties & TIE_MASK
+        units *= np.repeat(np.where(active[changed], np.int32(1), np.int32(-1)), lens)  # +on, -off
+        np.add.at(self._tally, hit, units)
+        # A neighbour of several changed residents appears several times in ``hit``: its share
+        # is written more than once, with the same value (cheaper than finding the unique rows).
+        # kept with ``hit`` for the online chances, which need the same rows' shares
+        self._nb_hit = (hit, self._tally[hit].astype(np.float32) / self._strength[hit])
+        self._nb[hit] = self._nb_hit[1]
+        return hit
+
+    def _packed_ties(self) -> np.ndarray:
+        """The tie matrix's (column, units) pairs as one int32 each, ``column << TIE_BITS | units``
+        (built once per matrix): one gather instead of two in the daily update."""
+        T = self.structure.tie_matrix
+        if getattr(self, "_packed_of", None) is not T:
+            if T.shape[1] >= 1 << (31 - TIE_BITS) or (len(T.data) and T.data.max() > TIE_MASK):
+                raise ValueError(f"network too large to pack ({T.shape[1]:,} residents, ties up to "
+                                 f"{T.data.max()} units; at most {(1 << (31 - TIE_BITS)) - 1:,} and {TIE_MASK})")
+            self._packed_of, self._packed = T, (T.indices.astype(np.int32) << TIE_BITS) | T.data
+        return self._packed
 
     def influence_columns(self):
         """``structure.influence`` as CSC (who each resident influences), computed once."""
@@ -342,43 +418,37 @@ class Population:
             self._can = self.eligible & key[self.community]
         return self._can
 
-    def _online_cut(self, rows: np.ndarray | None, can: np.ndarray, online_base: float) -> np.ndarray:
-        """Each resident's cut-off for today's online draw: ``u < cut`` (``u`` the resident's
-        float32 uniform) exactly when ``u < p``, with p = sigmoid(disposition + social term +
-        online_base) in float64 as the logit has always been computed, and 0 for residents who
-        cannot take part (``u >= 0``). The cut is the smallest float32 >= p: for a float32 u,
-        u < p <=> u <= the largest float32 below p <=> u < that cut.
+    def _online_p(self, rows: np.ndarray | None, can: np.ndarray, online_base: float) -> np.ndarray:
+        """Each resident's chance of taking part online today, ``sigmoid(logit(., online_base))``
+        (float32, as :meth:`logit` computes it), and 0 for residents who cannot (``can``).
 
-        p depends on a resident's own neighbour share, threshold and disposition only, so the
-        cuts are cached and recomputed for ``rows`` (the residents whose neighbour share was
-        recomputed today; None: everyone), and for everyone when the disposition (a new array
-        each week), the threshold, the weights, ``online_base`` or the open channels change.
+        It depends on a resident's own neighbour share, threshold and disposition only, so it is
+        cached (with ``_p_bound``, an upper bound of all chances) and recomputed for ``rows`` (the residents whose neighbour share was recomputed
+        today; None: everyone), and for everyone when the disposition (a new array each week),
+        the threshold, the weights, ``online_base`` or the open channels change.
         """
         key = (self.disposition, self.threshold, can, self.w.social, self.w.threshold_bonus, float(online_base))
-        old = getattr(self, "_cut_key", None)
-        if (old is None or len(self._cut) != self.n
+        old = getattr(self, "_p_key", None)
+        if (old is None or len(self._p) != self.n
                 or any(a is not b for a, b in zip(key[:3], old[:3], strict=True)) or key[3:] != old[3:]):
-            self._cut_key, self._cut = key, np.empty(self.n, np.float32)
+            self._p_key, self._p = key, np.empty(self.n, np.float32)
             rows = None
         if rows is None:
             rows = slice(None)
+            self._p_bound = 0.0
         elif len(rows) == 0:
-            return self._cut
-        nb = self._nb[rows]
-        # The logit's operations and dtypes: float32 social part, float64 threshold bonus,
-        # float32 disposition and base, all summed in float64.
-        z = np.multiply(self.w.social, nb, out=np.empty(len(nb), np.float32)).astype(np.float64)
-        z += np.multiply(nb >= self.threshold[rows], self.w.threshold_bonus, out=np.empty(len(nb)))
-        z += self.disposition[rows]
-        z += np.float32(online_base)
+            return self._p
+        hit = getattr(self, "_nb_hit", None)
+        nb = hit[1] if hit is not None and rows is hit[0] else self._nb[rows]  # the cache's shares
+        z = self.logit(rows, online_base, nb=nb)
         p = _sigmoid_inplace(z)
-        cut = p.astype(np.float32)
-        # Rounded down: step to the next float32 up (p > 0, so the bit pattern plus one).
-        bits = cut.view(np.int32)
-        bits += cut < p
-        cut *= can[rows]
-        self._cut[rows] = cut
-        return self._cut
+        p *= can[rows]
+        self._p[rows] = p
+        # An upper bound of every chance for the thinned draw: the largest since the last full
+        # recomputation (at least weekly, with the disposition), so it never falls below one.
+        if len(p):
+            self._p_bound = max(self._p_bound, float(p.max()))
+        return self._p
 
     def step(self, day: int, rng: np.random.Generator, *,
              online_open: np.ndarray, online_base: float, online_hours: float = 0.5,
@@ -390,14 +460,10 @@ class Population:
             self.weekly()
         n_online = 0
         if not online_open.any():
-            self._cut_key = None  # the cuts are not kept up to date while no channel is open
+            self._p_key = None  # the chances are not kept up to date while no channel is open
         else:
-            cut = self._online_cut(rows, self._online_can(online_open), online_base)
-            u = getattr(self, "_u", None)
-            if u is None or len(u) != self.n:
-                u = self._u = np.empty(self.n, np.float32)
-            rng.random(self.n, dtype=np.float32, out=u)
-            idx = np.flatnonzero(u < cut)
+            p = self._online_p(rows, self._online_can(online_open), online_base)
+            idx = bernoulli_thinned(rng, p, self._p_bound)
             self.mark_active(idx, day, "online", online_hours)
             n_online = len(idx)
         self.grievance *= np.float32(1.0 - grievance_decay)

@@ -111,6 +111,25 @@ def test_adjacency_symmetric_no_self_loops_weights_in_range(two):
     np.testing.assert_allclose(rows[two.degree > 0], 1.0, rtol=1e-5)
 
 
+def test_tie_matrix_is_the_adjacency_in_whole_tie_units(two):
+    """The exact integer tallies of the resident step rest on this: every weight is a whole
+    number of TIE_UNITs, and a weight that is not is refused."""
+    import copy
+
+    from govsim.network import TIE_UNIT
+
+    t = two.tie_matrix
+    assert t.dtype == np.int32
+    np.testing.assert_array_equal(t.indptr, two.adjacency.indptr)
+    np.testing.assert_allclose(t.data * TIE_UNIT, two.adjacency.data, atol=1e-6)
+    np.testing.assert_array_equal(two.strength_units, np.asarray(t.sum(axis=1)).ravel())
+    odd = copy.copy(two)
+    odd.adjacency = two.adjacency.copy()
+    odd.adjacency.data[0] = np.float32(0.37)
+    with pytest.raises(ValueError, match="whole multiple of 0.1"):
+        odd.__post_init__()
+
+
 def test_ties_stay_inside_the_community(two):
     a = two.adjacency.tocoo()
     assert (two.community[a.row] == two.community[a.col]).all()

@@ -1,5 +1,6 @@
 """Speed-ups that must not change results (issue 10): the incremental neighbour share equals
-the full mat-vec bit for bit, and lazily created residents are the right rows."""
+the full tally bit for bit, the cached online chances equal fresh ones, the thinned online draw
+is Bernoulli(p) per resident, and lazily created residents are the right rows."""
 
 import numpy as np
 import pytest
@@ -11,19 +12,27 @@ from govsim.reference import build_community, copy_population
 from conftest import small
 
 
+def _full_share(pop, active):
+    """The neighbour share from scratch: the whole integer tally, divided in float32."""
+    s = pop.structure
+    tally = s.tie_matrix @ active.astype(np.int32)
+    return tally.astype(np.float32) / np.maximum(s.strength_units, 1).astype(np.float32)
+
+
 def _checked(pop, seen):
     """Wrap the population's neighbour-share update to compare each result with the full
-    mat-vec, and the rows it reports as changed with the rows that did change."""
+    tally, and the rows it reports as changed with the rows that did change."""
     update = pop._update_neighbour_share
 
     def check(active):
         before = None if getattr(pop, "_nb", None) is None else pop._nb.copy()
         rows = update(active)
         nb = pop._nb
-        full = pop.structure.influence @ active.astype(np.float32)
-        assert nb.dtype == full.dtype == np.float32
-        assert np.array_equal(nb, full)
-        if rows is not None:  # every row whose value changed is reported (the online cuts follow them)
+        assert nb.dtype == np.float32
+        assert np.array_equal(nb, _full_share(pop, active))
+        # ... which is the weighted share of active neighbours, influence @ active
+        np.testing.assert_allclose(nb, pop.structure.influence @ active.astype(np.float64), rtol=1e-6, atol=1e-7)
+        if rows is not None:  # every row whose value changed is reported (the online chances follow them)
             assert before is not None
             assert set(np.flatnonzero(nb != before)) <= set(rows.tolist())
         seen.append(int((active != check.prev).sum()) if check.prev is not None else -1)
@@ -34,8 +43,8 @@ def _checked(pop, seen):
     pop._update_neighbour_share = check
 
 
-@pytest.mark.parametrize("max_share", [Population.INCREMENTAL_MAX_SHARE, 1.0])
-def test_incremental_neighbour_share_equals_full_matvec_in_the_model(monkeypatch, max_share):
+@pytest.mark.parametrize("max_share", [Population.INCREMENTAL_MAX_SHARE, 1.0, 0.0])
+def test_incremental_neighbour_share_equals_the_full_tally_in_the_model(monkeypatch, max_share):
     monkeypatch.setattr(Population, "INCREMENTAL_MAX_SHARE", max_share)
     m = small(steps=60)
     seen = []
@@ -45,25 +54,63 @@ def test_incremental_neighbour_share_equals_full_matvec_in_the_model(monkeypatch
     assert sum(1 for k in seen if k > 0) > 30  # the activity set changed on most days
 
 
-def test_online_cut_equals_comparing_with_the_float64_probability():
-    """``u < cut`` (float32) decides exactly as ``u < p`` (float64) did, including the float32
-    neighbours of p itself, and the cached cuts equal freshly computed ones after a run."""
-    rng = np.random.default_rng(5)
+def test_neighbour_share_is_one_when_every_neighbour_is_active():
+    m = small(steps=1)
+    pop = m.population
+    nb = pop.neighbour_share(np.ones(pop.n, dtype=bool))
+    assert np.array_equal(nb, np.where(pop.structure.strength_units > 0, np.float32(1), np.float32(0)))
+
+
+def test_online_chances_are_the_logit_sigmoid_and_bounded():
+    """The cached chances equal sigmoid(logit) (float32) for everyone who can take part, 0 for
+    the others, after days of row-by-row refreshes; the bound is at least every chance."""
     m = small(steps=40)
     m.run(40)
     pop = m.population
     can = pop._online_can(m.online_open)
     base = m.scenario.behaviour.online_base
-    cut = pop._cut.copy()  # as the last step left them: mostly updated row by row
-    z = (np.multiply(pop.w.social, pop._nb, out=np.empty(pop.n, np.float32)).astype(np.float64)
-         + (pop._nb >= pop.threshold) * pop.w.threshold_bonus + pop.disposition + np.float32(base))
-    p = 1.0 / (1.0 + np.exp(-z))
-    p32 = p.astype(np.float32)
-    for u in (rng.random(pop.n, dtype=np.float32), p32, np.nextafter(p32, np.float32(0)),
-              np.nextafter(p32, np.float32(1))):
-        assert np.array_equal(u < cut, (u < p) & can)
-    pop._cut_key = None  # fresh cuts for everyone equal the cached ones
-    assert np.array_equal(pop._online_cut(None, can, base), cut)
+    p = pop._p.copy()  # as the last step left them: mostly refreshed row by row
+    z = pop.logit(np.arange(pop.n), base)
+    assert z.dtype == np.float32
+    fresh = np.where(can, (1.0 / (1.0 + np.exp(-z))).astype(np.float32), np.float32(0))
+    np.testing.assert_array_max_ulp(p, fresh, maxulp=1)
+    assert (p[~can] == 0).all() and (p[can] > 0).all()
+    assert pop._p_bound >= p.max()
+    pop._p_key = None  # fresh chances for everyone equal the cached ones
+    assert np.array_equal(pop._online_p(None, can, base), p)
+
+
+def test_thinned_bernoulli_draws_each_resident_with_its_own_chance():
+    """Thinning (candidates at the bound, kept with p / bound) draws Bernoulli(p) for each
+    index independently: frequencies match p within binomial error, pairs are independent,
+    and the edge cases (bound 0, bound 1, p = 0, p = bound) behave."""
+    from govsim.population import bernoulli_thinned
+
+    rng = np.random.default_rng(11)
+    p = np.array([0.0, 0.001, 0.01, 0.05, 0.1, 0.1, 0.02, 0.0], dtype=np.float32)
+    p = np.tile(p, 50)  # 400 residents
+    reps = 20_000
+    hits = np.zeros(len(p))
+    both = 0
+    for _ in range(reps):
+        idx = bernoulli_thinned(rng, p, 0.1)
+        assert np.all(np.diff(idx) > 0)  # sorted, unique
+        hits[idx] += 1
+        both += (4 in idx) and (5 in idx)
+    freq = hits.reshape(50, 8).sum(axis=0) / (50 * reps)
+    se = np.sqrt(p[:8] * (1 - p[:8]) / (50 * reps))
+    assert freq[0] == 0 and freq[7] == 0
+    assert np.all(np.abs(freq - p[:8]) < 5 * se + 1e-12), (freq, p[:8])
+    assert abs(both / reps - 0.01) < 5 * np.sqrt(0.01 * 0.99 / reps)  # 0.1 * 0.1: independent
+    assert len(bernoulli_thinned(rng, p, 0.0)) == 0
+    ones = np.ones(10, dtype=np.float32)
+    assert np.array_equal(bernoulli_thinned(rng, ones, 1.0), np.arange(10))
+    # gaps drawn in small batches (the loop that draws more): the same distribution
+    small_batches = np.zeros(len(p))
+    for _ in range(reps // 4):
+        small_batches[bernoulli_thinned(rng, p, 0.1, batch=3)] += 1
+    freq = small_batches.reshape(50, 8).sum(axis=0) / (50 * reps // 4)
+    assert np.all(np.abs(freq - p[:8]) < 5 * 2 * se + 1e-12), (freq, p[:8])
 
 
 @pytest.mark.parametrize("max_share", [Population.INCREMENTAL_MAX_SHARE, 1.0])
@@ -90,7 +137,6 @@ def test_incremental_neighbour_share_after_direct_writes_and_copies():
     c = build_community({"seed": 3, "population": {"households": 300}})
     pop = copy_population(c.population)
     rng = np.random.default_rng(0)
-    W = pop.structure.influence
     for day in range(40):
         if day % 5 == 0:  # someone else writes last_active (backdating, expiring, activating)
             who = rng.choice(pop.n, 20, replace=False)
@@ -99,12 +145,12 @@ def test_incremental_neighbour_share_after_direct_writes_and_copies():
             other = copy_population(pop)
             other.last_active[:] = day
             assert np.array_equal(other.neighbour_share(other.active_mask(day)),
-                                  W @ other.active_mask(day).astype(np.float32))
+                                  _full_share(other, other.active_mask(day)))
         pop.nb_share[:] = -1.0  # writes to the published array do not reach the cache
         pop.step(day, rng, **c.step_kwargs)
         assert (pop.nb_share >= 0).all()
         active = pop.active_mask(day + 1)
-        assert np.array_equal(pop.neighbour_share(active), W @ active.astype(np.float32))
+        assert np.array_equal(pop.neighbour_share(active), _full_share(pop, active))
 
 
 def test_lazy_residents_materialise_on_access_and_read_their_rows():
