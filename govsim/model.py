@@ -30,6 +30,7 @@ from govsim.agents.committee import STAFF_HOURS
 from govsim.agents.ngo import NGO_KIND_P, NGO_KINDS
 from govsim.agents.resident import LazyResidents
 from govsim.attitudes import Attitudes
+from govsim.by_community import CommunityStretches
 from govsim.cases import (
     BUILDING_HEAD,
     COMMITTEE_VISIT,
@@ -102,6 +103,7 @@ class GovernanceModel(mesa.Model):
         data = self.institutions.data
 
         self.structure = s = structure_from_scenario(sc, self.rng)
+        self.stretches = CommunityStretches(s)  # per-community reductions over residents
         C = s.n_communities
         self.population = Population(s, SocialWeights.from_spec(sc.behaviour), self.rng,
                                      sc.behaviour.initial_dependency)
