@@ -166,6 +166,48 @@ class Ledger:
         self.paid_by[(self.kinds[payer], category)] += paid
         return paid
 
+    def transfer_each(self, payers: np.ndarray, payee: int, amounts: np.ndarray, category: str) -> np.ndarray:
+        """``transfer_scalar(payers[k], payee, amounts[k], category)`` for k = 0, 1, ... in
+        turn, vectorised over the payers (which must all differ, none a source): the same
+        amounts paid and the same balances and totals bit for bit (the payee's balance, the
+        category total and the payers' kinds' totals take each payment in turn, as the loop
+        does). Returns the amounts paid."""
+        amounts = np.asarray(amounts, dtype=float)
+        if len(amounts) == 0:
+            return amounts
+        if not np.isfinite(amounts).all() or (amounts < 0).any():
+            raise ValueError(f"transfer amounts must be finite and >= 0 ({category})")
+        payers = np.asarray(payers, dtype=np.int64)
+        ids = payers.tolist()
+        if len(set(ids)) < len(ids) or self._sources.intersection(ids) or payee in ids:
+            raise ValueError(f"transfer_each: payers must differ, and be neither a source nor the payee ({category})")
+        bal = self.balance
+        paid = np.minimum(amounts, np.maximum(bal[payers], 0.0))  # min(amount, max(balance, 0.0))
+        for short in (amounts - paid)[paid != amounts].tolist():
+            self.shortfall += short
+        bal[payers] -= paid  # distinct payers: one subtraction each
+        # Running sums, each taking the payments in turn: the payee's balance, the category's
+        # total and (payers of one kind, as committees are) that kind's total.
+        received = float(bal[payee])
+        total = self.totals[category]
+        kinds = {self.kinds[k] for k in ids}
+        if len(kinds) == 1:
+            key = (kinds.pop(), category)
+            spent = self.paid_by[key]
+            for p in paid.tolist():
+                received += p
+                total += p
+                spent += p
+            self.paid_by[key] = spent
+        else:
+            for k, p in zip(ids, paid.tolist(), strict=True):
+                received += p
+                total += p
+                self.paid_by[(self.kinds[k], category)] += p
+        bal[payee] = received
+        self.totals[category] = total
+        return paid
+
     def spent_by(self, kind: str, exclude: tuple[str, ...] = ()) -> float:
         return sum(v for (k, c), v in self.paid_by.items() if k == kind and c not in exclude)
 

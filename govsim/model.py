@@ -26,7 +26,7 @@ import numpy as np
 
 from govsim import metrics
 from govsim.agents import NGO, Committee, Government, committee_members
-from govsim.agents.committee import STAFF_HOURS
+from govsim.agents.committee import STAFF_HOURS, operating_fund_spending
 from govsim.agents.ngo import NGO_KIND_P, NGO_KINDS
 from govsim.agents.resident import LazyResidents
 from govsim.attitudes import Attitudes
@@ -125,7 +125,7 @@ class GovernanceModel(mesa.Model):
                       member_hours=data.member_hours_per_day, mediation_skill=cp.mediation_skill)
             for c in range(C)
         ]
-        accts = self.ledger.open_many("committee", C)
+        self.committee_accounts = accts = self.ledger.open_many("committee", C)
         for com, a in zip(self.committees, accts, strict=True):
             com.account = int(a)
             com.visit_share = data.committee_visit_rate
@@ -550,16 +550,29 @@ class GovernanceModel(mesa.Model):
 
     def _operating_funds(self, d: int) -> None:
         """Committees spend their operating fund on hired hours, spread over the quarter
-        (so a higher funding tier buys more hours)."""
+        (so a higher funding tier buys more hours). All committees at once: each pays from its
+        own account, in committee order (Ledger.transfer_each)."""
         wage = self.scenario.government.worker_wage_per_day / STAFF_HOURS
         left = 91 - (d % 91)
+        coms = self.committees
         ledger = self.ledger
-        bal = ledger.balance
-        labour = self.acct["labour"]
-        for com in self.committees:
-            spend = com.spend_operating_funds(float(bal[com.account]) - com.reserve, left, wage)
-            if spend > 0:
-                ledger.transfer_scalar(int(com.account), labour, float(spend), "helper_wages")
+        reserve = [com.reserve for com in coms]
+        if not all(type(r) is float for r in reserve):
+            # A body set some reserve to a numpy scalar (dues): committee by committee, so the
+            # helper hours keep the scalar types the daily hours sums have always added.
+            bal = ledger.balance
+            labour = self.acct["labour"]
+            for com in coms:
+                spend = com.spend_operating_funds(float(bal[com.account]) - com.reserve, left, wage)
+                if spend > 0:
+                    ledger.transfer_scalar(int(com.account), labour, float(spend), "helper_wages")
+            return
+        spend, hours = operating_fund_spending(ledger.balance[self.committee_accounts] - np.array(reserve), left,
+                                               wage)
+        for com, h in zip(coms, hours.tolist(), strict=True):
+            com.helper_hours = h
+        pays = spend > 0
+        ledger.transfer_each(self.committee_accounts[pays], self.acct["labour"], spend[pays], "helper_wages")
 
     def _ngo_sector(self, d: int) -> None:
         """NGOs: daily wages and incubation, monthly donations, staffing and supervision."""
