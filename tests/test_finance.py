@@ -180,6 +180,28 @@ def test_transfer_each_is_transfer_scalar_in_turn(kinds):
     assert books[0][4] > 0  # some payer was capped
 
 
+@pytest.mark.parametrize("overdraft", [False, True])
+def test_transfer_of_payers_in_account_order_is_the_general_case(overdraft):
+    """Ledger.transfer's shortcut for payers paying once each, in account order (NGO wages):
+    the same books, bit for bit, as its general (sorting, grouping) case."""
+    rng = np.random.default_rng(5)
+    balances = rng.random(9) * 10.0 - 1.0
+    amounts = rng.random(9) * 5.0
+    books = []
+    for general in (False, True):
+        led = Ledger()
+        payers = np.concatenate([led.open_many("ngo", 6), led.open_many("committee", 3)])
+        led.balance[payers] = balances
+        led.totals["ngo_wages"] = 1.0 / 3.0
+        if general:
+            paid = led._transfer_general(payers, np.full(9, led.index["labour"]), amounts.copy(), "ngo_wages",
+                                         overdraft)
+        else:
+            paid = led.transfer(payers, led.index["labour"], amounts, "ngo_wages", allow_overdraft=overdraft)
+        books.append((paid.tolist(), led.balance.tobytes(), dict(led.totals), dict(led.paid_by), led.shortfall))
+    assert books[0] == books[1]
+
+
 def test_transfer_each_rejects_repeated_or_source_payers():
     led = ledger_with(committee__0=3.0)
     c = led.index["committee:0"]
