@@ -437,6 +437,23 @@ class GovernanceModel(mesa.Model):
             cache[2][c] = rows
         return rows
 
+    def community_cases(self, c: int) -> np.ndarray:
+        """All cases of community ``c`` so far, in table order (``np.flatnonzero(community ==
+        c)`` over the case table; read-only). The case table only grows and a case's community
+        never changes, so the list is extended with the cases added since it was last asked
+        for: a periodic review scans the cases of the last few months, not the whole table."""
+        book = self.cases
+        n = book.size
+        if self.__dict__.get("_cases_book") is not book or n < self.__dict__.get("_cases_seen", 0):
+            self._cases_book, self._community_cases = book, {}  # c -> (cases looked at, c's cases)
+        self._cases_seen = n
+        seen, idx = self._community_cases.get(c, (0, np.empty(0, dtype=np.intp)))
+        if n > seen:
+            idx = np.concatenate([idx, np.flatnonzero(book.community[seen:n] == c) + seen])
+            idx.flags.writeable = False
+            self._community_cases[c] = (n, idx)
+        return idx
+
     def record_voice(self, idx: np.ndarray, day: int, counter: str | None = None, hours: float = 0.0) -> None:
         """Residents ``idx`` took part in a decision today (and were active)."""
         self.population.voice_day[idx] = day

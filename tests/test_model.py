@@ -87,3 +87,16 @@ def test_removing_the_hotline_closes_the_hotline_channel():
     assert (on.cases.channel[:n_on] == hotline).sum() > 0
     assert (off.cases.p_hotline[:n_off] == 0).all()
     assert (off.cases.channel[:n_off] == hotline).sum() == 0
+
+
+def test_community_cases_are_the_cases_of_each_community_as_the_table_grows():
+    """model.community_cases(c) extends its list as cases arrive: always the same indices as
+    a scan of the whole case table."""
+    m = small(steps=90, population={"households": 1200, "communities": 3})
+    for _ in range(3):
+        m.run(30)
+        book = m.cases
+        for c in range(m.structure.n_communities):
+            expect = np.flatnonzero(book.community[: book.size] == c)
+            got = m.community_cases(c)
+            assert got.dtype == expect.dtype and np.array_equal(got, expect)
