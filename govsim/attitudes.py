@@ -107,17 +107,34 @@ class Attitudes:
         return y
 
     def weekly(self, day: int) -> None:
-        """Satisfaction moves toward what the resident experiences (after the resident step)."""
+        """Satisfaction moves toward what the resident experiences (after the resident step).
+
+        target = FLOOR + W_SERVICE x service[community] + W_VOICE x voice + W_EXPERIENCE x
+        experience + FAIRNESS x (experience - neighbours' experience), summed left to right
+        in float64 (the service part per community, then spread over its residents, who are
+        stored by community; the other terms float32 products), clipped, then float32."""
         m = self.m
         pop = m.population
         rate = (self._resolved + 1.0) / (self._arisen + 1.0)
         self.service = SERVICE_MEMORY * self.service + (1 - SERVICE_MEMORY) * np.minimum(rate, 1.0)
         self._arisen[:] = 0.0
         self._resolved[:] = 0.0
-        voice = ((day - pop.voice_day) < VOICE_WINDOW).astype(np.float32)
         nb_exp = self._neighbours_experience(pop)
-        target = (FLOOR + W_SERVICE * self.service[pop.community] + W_VOICE * voice
-                  + W_EXPERIENCE * pop.experience + FAIRNESS * (pop.experience - nb_exp))
-        target = np.clip(target, 0.0, 1.0).astype(np.float32)
-        pop.satisfaction += np.float32(SATISFACTION_RATE) * (target - pop.satisfaction)
-        self.community_satisfaction = pop.community_mean("satisfaction")
+        exp = pop.experience
+        target = np.repeat(FLOOR + W_SERVICE * self.service, m.structure.community_size)
+        # W_VOICE x voice is float32 W_VOICE where the resident had a voice, else 0 (which adds nothing).
+        voice = pop.voice_day > day - VOICE_WINDOW  # day - voice_day < VOICE_WINDOW (integers)
+        target += voice * np.float64(np.float32(W_VOICE))
+        term = np.multiply(exp, np.float32(W_EXPERIENCE))
+        target += term
+        np.subtract(exp, nb_exp, out=term)
+        term *= np.float32(FAIRNESS)
+        target += term
+        np.clip(target, 0.0, 1.0, out=target)
+        step = target.astype(np.float32)
+        sat = pop.satisfaction
+        step -= sat
+        step *= np.float32(SATISFACTION_RATE)
+        sat += step
+        self.community_satisfaction = m.stretches.sums(sat, pop.community) / np.maximum(
+            m.structure.community_size, 1)

@@ -41,8 +41,7 @@ class CommunitySeries:
         self.days = 0
         pop = model.population
         self.starts = s.community_start
-        ends = s.community_start + s.community_size
-        self.stretches = list(zip(s.community_start.tolist(), ends.tolist(), strict=True))
+        self.stretches = model.stretches
         self.size = np.maximum(s.community_size, 1).astype(float)
         self.has = s.community_size > 0
         self.eligible = np.maximum(np.bincount(s.community[pop.eligible], minlength=C), 1).astype(float)
@@ -114,9 +113,8 @@ class CommunitySeries:
         self.days += 1
 
     def _count(self, mask: np.ndarray) -> np.ndarray:
-        """Per community: how many of its residents ``mask`` holds (a count per stretch: the
-        same integers as a reduceat, which casts every bool to int64 and is slower)."""
-        return np.array([np.count_nonzero(mask[a:b]) for a, b in self.stretches], dtype=np.int64)
+        """Per community: how many of its residents ``mask`` holds."""
+        return self.stretches.counts(mask)
 
     def _sum(self, values: np.ndarray, starts: np.ndarray, has: np.ndarray) -> np.ndarray:
         """Per community: the sum of ``values`` over its stretch (0 where it has none)."""

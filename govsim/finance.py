@@ -105,11 +105,24 @@ class Ledger:
         payer = np.atleast_1d(np.asarray(payer, dtype=np.int64))
         payee = np.atleast_1d(np.asarray(payee, dtype=np.int64))
         amount = np.atleast_1d(np.asarray(amount, dtype=float))
-        if not payer.shape == payee.shape == amount.shape:  # (broadcast_arrays is slow to call)
-            payer, payee, amount = np.broadcast_arrays(payer, payee, amount)
+        if not payer.shape == payee.shape == amount.shape:
+            n = max(len(payer), len(payee), len(amount))
+            if payer.ndim == payee.ndim == amount.ndim == 1 and all(len(a) in (1, n) for a in (payer, payee, amount)):
+                # A scalar side repeated into an array of its own (np.broadcast_arrays is slow to
+                # call, and np.add.at is several times slower on its stride-0 views).
+                payer, payee, amount = (a if len(a) == n else np.full(n, a[0]) for a in (payer, payee, amount))
+            else:
+                payer, payee, amount = np.broadcast_arrays(payer, payee, amount)
         if not np.isfinite(amount).all() or (amount < 0).any():
             raise ValueError(f"transfer amounts must be finite and >= 0 ({category})")
         amount = amount.copy()
+        if len(payer) < 2 or (payer[1:] > payer[:-1]).all():
+            return self._transfer_sorted(payer, payee, amount, category, allow_overdraft)
+        return self._transfer_general(payer, payee, amount, category, allow_overdraft)
+
+    def _transfer_general(self, payer: np.ndarray, payee: np.ndarray, amount: np.ndarray, category: str,
+                          allow_overdraft: bool) -> np.ndarray:
+        """The array case of :meth:`transfer` (arrays of one shape; ``amount`` its own copy)."""
         # Payers sorted (stable), and where each payer's run starts: the balance limits below
         # and the per-payer totals (the ids and inverse of np.unique(payer)) both use them.
         order = np.argsort(payer, kind="stable")
@@ -145,6 +158,47 @@ class Ledger:
                 self.paid_by[(kinds[k], category)] += v
         return amount
 
+    def _transfer_sorted(self, payer: np.ndarray, payee: np.ndarray, amount: np.ndarray, category: str,
+                         allow_overdraft: bool) -> np.ndarray:
+        """The array case of :meth:`transfer` where every payer pays once, in account order (NGO
+        wages, committees' funds): the same operations with nothing to sort or group (the
+        general case's order is the identity, every payer starts its own run)."""
+        if not allow_overdraft:
+            src = np.zeros(len(payer), dtype=bool)
+            for s in self._sources:
+                src |= payer == s
+            cum = np.cumsum(amount)
+            prev = np.empty_like(cum)  # the cumulative sum before each payer's run: 0, cum[:-1]
+            prev[:1] = 0.0
+            prev[1:] = cum[:-1]
+            before = cum - amount - prev
+            avail = np.maximum(self.balance[payer] - before, 0.0)
+            paid = np.where(src, amount, np.minimum(amount, avail))
+            self.shortfall += float((amount - paid).sum())
+            amount = paid
+        np.subtract.at(self.balance, payer, amount)
+        np.add.at(self.balance, payee, amount)
+        total = float(amount.sum())
+        self.totals[category] += total
+        # Per payer: its one amount, as a bincount adds it (0.0 + amount), to its kind's total
+        # in turn.
+        self._add_paid_by(payer.tolist(), (amount + 0.0).tolist(), category)
+        return amount
+
+    def _add_paid_by(self, payers: list[int], amounts: list[float], category: str) -> None:
+        """``paid_by[(kind of payers[k], category)] += amounts[k]`` for k = 0, 1, ... in turn
+        (payers of one kind, as all NGOs or all committees: one running sum)."""
+        kinds = {self.kinds[k] for k in payers}
+        if len(kinds) == 1:
+            key = (kinds.pop(), category)
+            spent = self.paid_by[key]
+            for v in amounts:
+                spent += v
+            self.paid_by[key] = spent
+        else:
+            for k, v in zip(payers, amounts, strict=True):
+                self.paid_by[(self.kinds[k], category)] += v
+
     def _transfer_one(self, payer: int, payee: int, amount: float, category: str,
                       allow_overdraft: bool) -> np.ndarray:
         """The scalar case of :meth:`transfer` (most daily payments), without array overhead."""
@@ -164,6 +218,39 @@ class Ledger:
         self.balance[payee] += paid
         self.totals[category] += paid
         self.paid_by[(self.kinds[payer], category)] += paid
+        return paid
+
+    def transfer_each(self, payers: np.ndarray, payee: int, amounts: np.ndarray, category: str) -> np.ndarray:
+        """``transfer_scalar(payers[k], payee, amounts[k], category)`` for k = 0, 1, ... in
+        turn, vectorised over the payers (which must all differ, none a source): the same
+        amounts paid and the same balances and totals bit for bit (the payee's balance, the
+        category total and the payers' kinds' totals take each payment in turn, as the loop
+        does). Returns the amounts paid."""
+        amounts = np.asarray(amounts, dtype=float)
+        if len(amounts) == 0:
+            return amounts
+        if not np.isfinite(amounts).all() or (amounts < 0).any():
+            raise ValueError(f"transfer amounts must be finite and >= 0 ({category})")
+        payers = np.asarray(payers, dtype=np.int64)
+        ids = payers.tolist()
+        if len(set(ids)) < len(ids) or self._sources.intersection(ids) or payee in ids:
+            raise ValueError(f"transfer_each: payers must differ, and be neither a source nor the payee ({category})")
+        bal = self.balance
+        paid = np.minimum(amounts, np.maximum(bal[payers], 0.0))  # min(amount, max(balance, 0.0))
+        for short in (amounts - paid)[paid != amounts].tolist():
+            self.shortfall += short
+        bal[payers] -= paid  # distinct payers: one subtraction each
+        # Running sums, each taking the payments in turn: the payee's balance, the category's
+        # total and the payers' kinds' totals.
+        received = float(bal[payee])
+        total = self.totals[category]
+        amounts_paid = paid.tolist()
+        for p in amounts_paid:
+            received += p
+            total += p
+        self._add_paid_by(ids, amounts_paid, category)
+        bal[payee] = received
+        self.totals[category] = total
         return paid
 
     def spent_by(self, kind: str, exclude: tuple[str, ...] = ()) -> float:

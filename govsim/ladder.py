@@ -18,8 +18,8 @@ def ladder(m, day: int) -> np.ndarray:
     C = m.structure.n_communities
     filled = m.volunteers.filled_share()
     det, self_rep, res, self_res = m.community_case_stats()
-    pop, s = m.population, m.structure
-    active = np.bincount(s.community, weights=pop.active_mask(day) & pop.eligible, minlength=C)
+    pop = m.population
+    active = m.stretches.counts(pop.active_eligible(day)).astype(float)  # (integers: bincount's values)
     rate = active / np.maximum(m.eligible_per_comm, 1)
     consulted = (m.meetings.attendance >= 0.03) | (rate >= 0.10)
     involved = consulted & (filled >= 0.6) & (self_rep >= 0.4 * np.maximum(det, 1))

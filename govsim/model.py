@@ -26,10 +26,11 @@ import numpy as np
 
 from govsim import metrics
 from govsim.agents import NGO, Committee, Government, committee_members
-from govsim.agents.committee import STAFF_HOURS
+from govsim.agents.committee import STAFF_HOURS, operating_fund_spending
 from govsim.agents.ngo import NGO_KIND_P, NGO_KINDS
 from govsim.agents.resident import LazyResidents
 from govsim.attitudes import Attitudes
+from govsim.by_community import CommunityStretches
 from govsim.cases import (
     BUILDING_HEAD,
     COMMITTEE_VISIT,
@@ -102,6 +103,7 @@ class GovernanceModel(mesa.Model):
         data = self.institutions.data
 
         self.structure = s = structure_from_scenario(sc, self.rng)
+        self.stretches = CommunityStretches(s)  # per-community reductions over residents
         C = s.n_communities
         self.population = Population(s, SocialWeights.from_spec(sc.behaviour), self.rng,
                                      sc.behaviour.initial_dependency)
@@ -123,7 +125,7 @@ class GovernanceModel(mesa.Model):
                       member_hours=data.member_hours_per_day, mediation_skill=cp.mediation_skill)
             for c in range(C)
         ]
-        accts = self.ledger.open_many("committee", C)
+        self.committee_accounts = accts = self.ledger.open_many("committee", C)
         for com, a in zip(self.committees, accts, strict=True):
             com.account = int(a)
             com.visit_share = data.committee_visit_rate
@@ -435,6 +437,23 @@ class GovernanceModel(mesa.Model):
             cache[2][c] = rows
         return rows
 
+    def community_cases(self, c: int) -> np.ndarray:
+        """All cases of community ``c`` so far, in table order (``np.flatnonzero(community ==
+        c)`` over the case table; read-only). The case table only grows and a case's community
+        never changes, so the list is extended with the cases added since it was last asked
+        for: a periodic review scans the cases of the last few months, not the whole table."""
+        book = self.cases
+        n = book.size
+        if self.__dict__.get("_cases_book") is not book or n < self.__dict__.get("_cases_seen", 0):
+            self._cases_book, self._community_cases = book, {}  # c -> (cases looked at, c's cases)
+        self._cases_seen = n
+        seen, idx = self._community_cases.get(c, (0, np.empty(0, dtype=np.intp)))
+        if n > seen:
+            idx = np.concatenate([idx, np.flatnonzero(book.community[seen:n] == c) + seen])
+            idx.flags.writeable = False
+            self._community_cases[c] = (n, idx)
+        return idx
+
     def record_voice(self, idx: np.ndarray, day: int, counter: str | None = None, hours: float = 0.0) -> None:
         """Residents ``idx`` took part in a decision today (and were active)."""
         self.population.voice_day[idx] = day
@@ -548,16 +567,29 @@ class GovernanceModel(mesa.Model):
 
     def _operating_funds(self, d: int) -> None:
         """Committees spend their operating fund on hired hours, spread over the quarter
-        (so a higher funding tier buys more hours)."""
+        (so a higher funding tier buys more hours). All committees at once: each pays from its
+        own account, in committee order (Ledger.transfer_each)."""
         wage = self.scenario.government.worker_wage_per_day / STAFF_HOURS
         left = 91 - (d % 91)
+        coms = self.committees
         ledger = self.ledger
-        bal = ledger.balance
-        labour = self.acct["labour"]
-        for com in self.committees:
-            spend = com.spend_operating_funds(float(bal[com.account]) - com.reserve, left, wage)
-            if spend > 0:
-                ledger.transfer_scalar(int(com.account), labour, float(spend), "helper_wages")
+        reserve = [com.reserve for com in coms]
+        if not all(type(r) is float for r in reserve):
+            # A body set some reserve to a numpy scalar (dues): committee by committee, so the
+            # helper hours keep the scalar types the daily hours sums have always added.
+            bal = ledger.balance
+            labour = self.acct["labour"]
+            for com in coms:
+                spend = com.spend_operating_funds(float(bal[com.account]) - com.reserve, left, wage)
+                if spend > 0:
+                    ledger.transfer_scalar(int(com.account), labour, float(spend), "helper_wages")
+            return
+        spend, hours = operating_fund_spending(ledger.balance[self.committee_accounts] - np.array(reserve), left,
+                                               wage)
+        for com, h in zip(coms, hours.tolist(), strict=True):
+            com.helper_hours = h
+        pays = spend > 0
+        ledger.transfer_each(self.committee_accounts[pays], self.acct["labour"], spend[pays], "helper_wages")
 
     def _ngo_sector(self, d: int) -> None:
         """NGOs: daily wages and incubation, monthly donations, staffing and supervision."""

@@ -156,6 +156,61 @@ def test_vectorised_repeated_payer_is_capped_in_order():
     led.check()
 
 
+@pytest.mark.parametrize("kinds", [("committee",), ("committee", "ngo")])
+def test_transfer_each_is_transfer_scalar_in_turn(kinds):
+    """Ledger.transfer_each: the same books, bit for bit, as one transfer_scalar per payer."""
+    rng = np.random.default_rng(3)
+    n = 7 * len(kinds)
+    balances = rng.random(n) * 10.0 - 1.0  # some cannot pay in full
+    amounts = rng.random(n) * 5.0
+    books = []
+    for vectorised in (False, True):
+        led = Ledger()
+        payers = np.concatenate([led.open_many(kind, 7) for kind in kinds])
+        led.balance[payers] = balances
+        led.balance[led.index["labour"]] = 0.1
+        led.totals["helper_wages"] = 1.0 / 3.0
+        if vectorised:
+            paid = led.transfer_each(payers, led.index["labour"], amounts, "helper_wages").tolist()
+        else:
+            paid = [led.transfer_scalar(int(p), led.index["labour"], float(a), "helper_wages")
+                    for p, a in zip(payers, amounts, strict=True)]
+        books.append((paid, led.balance.tobytes(), dict(led.totals), dict(led.paid_by), led.shortfall))
+    assert books[0] == books[1]
+    assert books[0][4] > 0  # some payer was capped
+
+
+@pytest.mark.parametrize("overdraft", [False, True])
+def test_transfer_of_payers_in_account_order_is_the_general_case(overdraft):
+    """Ledger.transfer's shortcut for payers paying once each, in account order (NGO wages):
+    the same books, bit for bit, as its general (sorting, grouping) case."""
+    rng = np.random.default_rng(5)
+    balances = rng.random(9) * 10.0 - 1.0
+    amounts = rng.random(9) * 5.0
+    books = []
+    for general in (False, True):
+        led = Ledger()
+        payers = np.concatenate([led.open_many("ngo", 6), led.open_many("committee", 3)])
+        led.balance[payers] = balances
+        led.totals["ngo_wages"] = 1.0 / 3.0
+        if general:
+            paid = led._transfer_general(payers, np.full(9, led.index["labour"]), amounts.copy(), "ngo_wages",
+                                         overdraft)
+        else:
+            paid = led.transfer(payers, led.index["labour"], amounts, "ngo_wages", allow_overdraft=overdraft)
+        books.append((paid.tolist(), led.balance.tobytes(), dict(led.totals), dict(led.paid_by), led.shortfall))
+    assert books[0] == books[1]
+
+
+def test_transfer_each_rejects_repeated_or_source_payers():
+    led = ledger_with(committee__0=3.0)
+    c = led.index["committee:0"]
+    with pytest.raises(ValueError):
+        led.transfer_each([c, c], led.index["labour"], [1.0, 1.0], "helper_wages")
+    with pytest.raises(ValueError):
+        led.transfer_each([led.index["treasury"]], led.index["labour"], [1.0], "helper_wages")
+
+
 def test_scalar_payer_broadcasts_over_payees():
     led = ledger_with(government=100.0)
     accts = led.open_many("committee", 4)

@@ -87,3 +87,43 @@ def test_removing_the_hotline_closes_the_hotline_channel():
     assert (on.cases.channel[:n_on] == hotline).sum() > 0
     assert (off.cases.p_hotline[:n_off] == 0).all()
     assert (off.cases.channel[:n_off] == hotline).sum() == 0
+
+
+def test_community_cases_are_the_cases_of_each_community_as_the_table_grows():
+    """model.community_cases(c) extends its list as cases arrive: always the same indices as
+    a scan of the whole case table."""
+    m = small(steps=90, population={"households": 1200, "communities": 3})
+    for _ in range(3):
+        m.run(30)
+        book = m.cases
+        for c in range(m.structure.n_communities):
+            expect = np.flatnonzero(book.community[: book.size] == c)
+            got = m.community_cases(c)
+            assert got.dtype == expect.dtype and np.array_equal(got, expect)
+
+
+def test_community_sums_and_counts_are_bincounts_bit_for_bit():
+    """govsim.by_community: per-community sums of float32 columns have the bits of a
+    bincount (exact sums, or the bincount itself where a sum might round), counts are counts."""
+    from types import SimpleNamespace
+
+    from govsim.by_community import CommunityStretches
+
+    rng = np.random.default_rng(7)
+    size = np.array([5, 0, 3000, 1, 0, 700])
+    community = np.repeat(np.arange(len(size)), size)
+    st = CommunityStretches(SimpleNamespace(community=community, community_size=size,
+                                            community_start=np.concatenate([[0], np.cumsum(size)[:-1]])))
+    n = int(size.sum())
+    columns = [
+        rng.random(n).astype(np.float32),  # exact in float64: the reduceat
+        (rng.random(n) - 0.5).astype(np.float32),  # signs
+        np.zeros(n, dtype=np.float32),
+        np.where(rng.random(n) < 0.5, 0.0, rng.random(n)).astype(np.float32),  # zeros among values
+        (rng.random(n) * np.exp2(rng.integers(-60, 10, n))).astype(np.float32),  # would round: the bincount
+    ]
+    for x in columns:
+        expect = np.bincount(community, weights=x, minlength=len(size))
+        assert np.array_equal(st.sums(x, community).view(np.int64), expect.view(np.int64))
+    mask = rng.random(n) < 0.3
+    assert np.array_equal(st.counts(mask), np.bincount(community[mask], minlength=len(size)))

@@ -16,6 +16,14 @@ def committee_members(households: int | np.ndarray, per_member: int = 250, lo: i
     return np.clip(np.floor(np.asarray(households) / per_member + 0.5), lo, hi).astype(int)
 
 
+def operating_fund_spending(balance: np.ndarray, days_left: int, hour_wage: float):
+    """:meth:`Committee.spend_operating_funds` for all committees at once (``balance``: an
+    array of what is left above each one's reserve), the same operations: the yuan each
+    spends today and the helper hours that buys."""
+    budget = np.maximum(balance, 0.0) / max(days_left, 1)
+    return budget, budget / max(hour_wage, 1e-9)
+
+
 class Committee(mesa.Agent):
     """A committee of one community.
 

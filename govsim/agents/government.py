@@ -151,7 +151,7 @@ class Government(mesa.Agent):
     def pay(self, amount: float, payee: int | np.ndarray, category: str) -> np.ndarray:
         """Pay from the government account; the treasury appropriates what is needed."""
         ledger = self.model.ledger
-        total = float(np.sum(amount))
+        total = float(amount) if isinstance(amount, float | int) else float(np.sum(amount))  # (np.sum of a scalar is itself)
         short = total - ledger.balance[self.account]
         if short > 0:
             ledger.transfer(ledger.index["treasury"], self.account, short, "appropriation", allow_overdraft=True)

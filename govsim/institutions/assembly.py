@@ -182,10 +182,10 @@ class MemberAssembly(Institution):
         """How well the community's bodies served residents this term: the share of the
         cases detected since the last election that were resolved inside the community."""
         book = self.m.cases
-        n = book.size
+        cases = self.m.community_cases(c)  # (the counts below are the same over all cases)
         since = self.last_election[c]
-        win = (book.community[:n] == c) & (book.detected[:n] > since)
-        done = win & (book.status[:n] == 2) & ~book.left_community[:n]
+        win = book.detected[cases] > since
+        done = win & (book.status[cases] == 2) & ~book.left_community[cases]
         self.last_election[c] = day
         return float((done.sum() + 1.0) / (win.sum() + 2.0))
 

@@ -183,8 +183,10 @@ def due(day: int, interval, C: int) -> np.ndarray:
     if np.ndim(interval):
         iv = np.asarray(interval, dtype=np.int64)
         return np.flatnonzero(((day - np.arange(C)) % np.maximum(iv, 1) == iv - 1) & (iv > 0))
-    return np.flatnonzero((day - np.arange(C)) % max(int(interval), 1) == interval - 1) if interval > 0 else \
-        np.empty(0, dtype=np.int64)
+    if interval <= 0:
+        return np.empty(0, dtype=np.int64)
+    # (day - c) % interval == interval - 1  <=>  c % interval == (day + 1) % interval
+    return np.arange((day + 1) % int(interval), C, int(interval))
 
 
 def window_rate(done: np.ndarray, tried: np.ndarray, prior: float = 0.5, weight: float = 2.0) -> np.ndarray:

@@ -64,16 +64,13 @@ class GovernmentAppraisal(Institution):
         if len(todo) == 0:
             return
         book = m.cases
-        n = book.size
         start = day - ad
         # Only the cases of the communities appraised today (their counts are the same
         # integers as over the whole table; the other communities' scores are not read).
-        comm = book.community[:n]
-        mine = comm == todo[0]
-        for c in todo[1:]:
-            mine |= comm == c
-        cases = np.flatnonzero(mine)
-        comm = comm[cases]
+        cases = m.community_cases(int(todo[0]))
+        if len(todo) > 1:
+            cases = np.sort(np.concatenate([cases, *(m.community_cases(int(c)) for c in todo[1:])]))
+        comm = book.community[cases]
         detected = book.detected[cases]
         channel = book.channel[cases]
         win = detected > (start[comm] if np.ndim(start) else start)
