@@ -634,7 +634,9 @@ class GovernanceModel(mesa.Model):
     def _gain(self, o: np.ndarray, lvl: np.ndarray) -> np.ndarray:
         """Per worked case: access at the point of service, and emergency preparedness."""
         book = self.cases
-        g = self.access[lvl, book.registered[o].astype(np.int64), book.member[o].astype(np.int64)]
+        # access[lvl, registered, member] as one flat lookup (the table is [level, 2, 2])
+        flat = lvl * 4 + 2 * book.registered[o] + book.member[o]
+        g = self.access.reshape(-1)[flat]
         em = book.cls[o] == EMERGENCY
         if em.any():
             g = g.copy()
