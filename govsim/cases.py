@@ -145,14 +145,22 @@ class HandlerIndex:
         self.offsets = np.concatenate(([0], np.cumsum(self.sizes)[:-1]))
         self.total = int(self.sizes.sum())
         self.n_streets = n_streets
+        # Key of every level's instance serving each community, flat by (level, community):
+        # the community's own body, its street, the district (grids are looked up by grid).
+        inst = np.tile(np.arange(n_communities, dtype=np.int64), (len(LEVELS), 1))
+        inst[STREET] = self.street_of
+        inst[DISTRICT] = 0
+        inst[GRID] = 0
+        self._community_key = (self.offsets[:, None] + inst).ravel()
+        self._n_communities = n_communities
 
     def key(self, level: np.ndarray, community: np.ndarray, grid: np.ndarray) -> np.ndarray:
         level = level.astype(np.int64)
-        inst = community.astype(np.int64)
-        inst = np.where(level == GRID, grid, inst)
-        inst = np.where(level == STREET, self.street_of[community], inst)
-        inst = np.where(level == DISTRICT, 0, inst)
-        return self.offsets[level] + inst
+        key = self._community_key[level * self._n_communities + community]
+        at_grid = level == GRID
+        if at_grid.any():
+            key[at_grid] = self.offsets[GRID] + grid[at_grid]
+        return key
 
     def slice(self, level: int) -> slice:
         return slice(int(self.offsets[level]), int(self.offsets[level] + self.sizes[level]))

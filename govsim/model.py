@@ -597,16 +597,16 @@ class GovernanceModel(mesa.Model):
         C = self.structure.n_communities
         cap[h.slice(RESIDENTS)] = self.volunteers.capacity() / HOURS_PER_CASE[RESIDENTS]
         skill[h.slice(RESIDENTS)] = RESIDENT_SKILL
-        ngo_cap = np.zeros(C)
-        ngo_q = np.zeros(C)
-        for c, ngos in self.ngos_by_community.items():
-            if ngos:
-                caps = [n.case_capacity for n in ngos]
-                ngo_cap[c] = sum(caps)
-                quality = sum(k * n.quality for k, n in zip(caps, ngos, strict=True))
-                ngo_q[c] = quality / max(ngo_cap[c], 1e-9)
+        # NGOs per community: capacity, and quality weighted by capacity. ``self.ngos`` lists
+        # every community's NGOs in the order of ``ngos_by_community``, and bincount adds its
+        # weights one by one in that order (as a sum over each community's list would).
+        ngos = self.ngos
+        caps = np.array([n.case_capacity for n in ngos], dtype=float)
+        comm = np.array([n.community for n in ngos], dtype=np.int64)
+        ngo_cap = np.bincount(comm, weights=caps, minlength=C)
+        quality = np.bincount(comm, weights=caps * np.array([n.quality for n in ngos], dtype=float), minlength=C)
         cap[h.slice(NGO_LEVEL)] = ngo_cap
-        skill[h.slice(NGO_LEVEL)] = ngo_q / REFERENCE_NGO_QUALITY
+        skill[h.slice(NGO_LEVEL)] = quality / np.maximum(ngo_cap, 1e-9) / REFERENCE_NGO_QUALITY
         cap[h.slice(COMMITTEE)] = [c.case_capacity for c in self.committees]
         skill[h.slice(COMMITTEE)] = [c.skill / REFERENCE_MEDIATION for c in self.committees]
         cap[h.slice(STREET)] = self.government.street_capacity()
@@ -705,8 +705,9 @@ class GovernanceModel(mesa.Model):
         com_worked = worked[book.level[worked] == COMMITTEE]
         if len(com_worked):
             counts = np.bincount(book.community[com_worked], minlength=self.structure.n_communities)
-            for c in np.flatnonzero(counts):
-                self.committees[c].worked_cases += int(counts[c])
+            at = np.flatnonzero(counts)
+            for c, k in zip(at.tolist(), counts[at].tolist(), strict=True):  # Python ints
+                self.committees[c].worked_cases += k
         self.on_resolved(res, d)
         self.on_escalated(esc)
         wl = book.worked_levels
@@ -735,8 +736,9 @@ class GovernanceModel(mesa.Model):
         at_com = idx[book.resolved_level[idx] == COMMITTEE]
         if len(at_com):
             counts = np.bincount(book.community[at_com], minlength=self.structure.n_communities)
-            for c in np.flatnonzero(counts):
-                self.committees[c].resolved_cases += int(counts[c])
+            at = np.flatnonzero(counts)
+            for c, k in zip(at.tolist(), counts[at].tolist(), strict=True):  # Python ints
+                self.committees[c].resolved_cases += k
         self.attitudes.resolved(idx, d)
         if self.cseries is not None:
             self.cseries.resolved(book.community[idx], d - book.arisen[idx])
