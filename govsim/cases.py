@@ -429,7 +429,8 @@ class CaseBook:
         first = np.ones(len(o), dtype=bool)
         first[1:] = key[1:] != key[:-1]
         rank = pos - np.maximum.accumulate(np.where(first, pos, 0))
-        cap_int = np.floor(capacity) + (rng.random(len(capacity)) < capacity - np.floor(capacity))
+        whole = np.floor(capacity)
+        cap_int = whole + (rng.random(len(capacity)) < capacity - whole)
         worked = ready & (rank < cap_int[key])
         queue = np.bincount(key, minlength=len(capacity))
         load = queue / np.maximum(capacity, 1e-9)
@@ -485,15 +486,16 @@ class CaseBook:
         res = o[resolved]
         self._close_resolved(res, day)
         c = self.counts
-        if signed.any():
-            self._forward(o[signed], day)
         esc = o[escalate]
-        if len(esc):
+        # Signed-off approvals and escalated cases (disjoint) both move one level up their
+        # chain; every step of _forward is per case, so they move together.
+        moving = o[signed | escalate]
+        if len(moving):
             was_inside = ~self.left_community[esc]
-            self._forward(esc, day)
+            self._forward(moving, day)
             self.escalations[esc] += 1
             c["escalations"] += len(esc)
-            c["left_community"] += int((was_inside & self.left_community[esc]).sum())
+            c["left_community"] += int(np.count_nonzero(was_inside & self.left_community[esc]))
         self.open_idx = o[~resolved]
         return res, esc, w_idx
 
@@ -516,9 +518,9 @@ class CaseBook:
         disputes = self.kind[res] == DISPUTE
         c = self.counts
         c["resolved"] += len(res)
-        c["self_resolved"] += int(self_res.sum())
-        c["disputes_resolved"] += int(disputes.sum())
-        c["disputes_self_resolved"] += int((disputes & self_res).sum())
+        c["self_resolved"] += int(np.count_nonzero(self_res))
+        c["disputes_resolved"] += int(np.count_nonzero(disputes))
+        c["disputes_self_resolved"] += int(np.count_nonzero(disputes & self_res))
         self.delay_sum += float((day - self.arisen[res]).sum())
 
     def resolve(self, idx: np.ndarray, day: int, level: int | None = None) -> np.ndarray:

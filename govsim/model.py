@@ -638,12 +638,13 @@ class GovernanceModel(mesa.Model):
         flat = lvl * 4 + 2 * book.registered[o] + book.member[o]
         g = self.access.reshape(-1)[flat]
         em = book.cls[o] == EMERGENCY
-        if em.any():
-            g = g.copy()
+        if em.any():  # (g is a new array: the lookup copies)
+            oe = o[em]
+            ce = book.community[oe]
             og = self.onsite_gain  # an array where a timeline set it per community
             if np.ndim(og):
-                og = og[book.community[o[em]]]
-            g[em] *= self.emergency_gain[book.community[o[em]]] * (1.0 + og * book.onsite[o[em]])
+                og = og[ce]
+            g[em] *= self.emergency_gain[ce] * (1.0 + og * book.onsite[oe])
         return g
 
     def _cases_day(self, d: int, rng: np.random.Generator) -> None:
