@@ -40,7 +40,6 @@ from govsim.cases import (
     N_NEED_CATEGORIES,
     NEED_CATEGORY_P,
     ONLINE,
-    RESIDENT_CHANNELS,
     SELF_REPORT,
     CaseBook,
     HandlerIndex,
@@ -81,6 +80,7 @@ REFERENCE_NGO_QUALITY = 0.65
 # funds and serves by registered population (brief: migrants "excluded from services when
 # resources are allocated by registered rather than resident population").
 UNREGISTERED_ACCESS = 0.25
+_BY_RESIDENT_OR_UNDETECTED = np.append(IS_RESIDENT_CHANNEL, False)  # by channel id; [-1]: none yet
 
 
 class GovernanceModel(mesa.Model):
@@ -495,9 +495,12 @@ class GovernanceModel(mesa.Model):
         C = self.structure.n_communities
         comm = b.community[:n]
         det = np.bincount(comm, weights=b.detected[:n] >= 0, minlength=C)
-        self_rep = np.bincount(comm, weights=np.isin(b.channel[:n], RESIDENT_CHANNELS), minlength=C)
-        res = np.bincount(comm, weights=b.status[:n] == 2, minlength=C)
-        self_res = np.bincount(comm, weights=(b.status[:n] == 2) & ~b.left_community[:n], minlength=C)
+        # (a lookup by channel id, -1 for undetected cases reading the False appended at the
+        # end: the same mask as np.isin(channel, RESIDENT_CHANNELS), without its sort)
+        self_rep = np.bincount(comm, weights=_BY_RESIDENT_OR_UNDETECTED[b.channel[:n]], minlength=C)
+        resolved = b.status[:n] == 2
+        res = np.bincount(comm, weights=resolved, minlength=C)
+        self_res = np.bincount(comm, weights=resolved & ~b.left_community[:n], minlength=C)
         return det, self_rep, res, self_res
 
     # ------------------------------------------------------------------ the day
