@@ -153,6 +153,7 @@ class HandlerIndex:
         inst[GRID] = 0
         self._community_key = (self.offsets[:, None] + inst).ravel()
         self._n_communities = n_communities
+        self._slices = [slice(int(a), int(a + k)) for a, k in zip(self.offsets, self.sizes, strict=True)]
 
     def key(self, level: np.ndarray, community: np.ndarray, grid: np.ndarray) -> np.ndarray:
         level = level.astype(np.int64)
@@ -163,7 +164,7 @@ class HandlerIndex:
         return key
 
     def slice(self, level: int) -> slice:
-        return slice(int(self.offsets[level]), int(self.offsets[level] + self.sizes[level]))
+        return self._slices[level]
 
     def level_of_key(self) -> np.ndarray:
         return np.repeat(np.arange(len(self.sizes)), self.sizes)
