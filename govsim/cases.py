@@ -266,11 +266,17 @@ class CaseBook:
             keep = rng.random(n_need) >= need_relief[pop.community[who_n], cat_n]
             who_n, cat_n = who_n[keep], cat_n[keep]
             n_need = len(who_n)
-        # The class follows from the kind: one uniform draw against each category's class CDF.
-        # A CDF rises, so the draw exceeds a prefix of it: counting against its first K-1
-        # entries is the count against all K clipped to K-1.
-        cls_n = (rng.random(n_need)[:, None] > self._class_cdf(class_p)[cat_n]).sum(axis=1, dtype=np.int8)
-        cls_d = (rng.random(n_disp)[:, None] > _DISPUTE_CLASS_CDF).sum(axis=1, dtype=np.int8)
+        # The class follows from the kind: one uniform draw against each category's class CDF,
+        # the class being how many of the CDF's entries the draw exceeds. A CDF rises, so the
+        # draw exceeds a prefix of it: counting against its first K-1 entries is the count
+        # against all K clipped to K-1. Per need category, one boundary at a time; for
+        # disputes (one CDF) the count of entries below the draw is a left searchsorted.
+        u = rng.random(n_need)
+        boundaries = self._class_cdf(class_p)
+        cls_n = (u > boundaries[0][cat_n]).view(np.int8)
+        for b in boundaries[1:]:
+            cls_n += u > b[cat_n]
+        cls_d = np.searchsorted(_DISPUTE_CLASS_CDF, rng.random(n_disp), side="left").astype(np.int8)
         # A dispute's other party: a random network neighbour.
         adj = structure.adjacency
         deg = adj.indptr[who_d + 1] - adj.indptr[who_d]  # (= np.diff(adj.indptr)[who_d], without the full diff)
@@ -298,12 +304,14 @@ class CaseBook:
             registered=pop.registered[resident],
         )
 
-    def _class_cdf(self, class_p: np.ndarray) -> np.ndarray:
-        """Per need category, the class CDF without its last entry (kept while the model's
-        ``class_p`` is the same array: it is replaced, never changed in place)."""
+    def _class_cdf(self, class_p: np.ndarray) -> list[np.ndarray]:
+        """The class CDF of every need category without its last entry, one array per entry
+        (by category), kept while the model's ``class_p`` is the same array (it is replaced,
+        never changed in place)."""
         cache = self.__dict__.get("_class_cdf_of")
         if cache is None or cache[0] is not class_p:
-            cache = self._class_cdf_of = (class_p, np.cumsum(class_p, axis=1)[:, :-1])
+            cdf = np.cumsum(class_p, axis=1)
+            cache = self._class_cdf_of = (class_p, [cdf[:, j].copy() for j in range(cdf.shape[1] - 1)])
         return cache[1]
 
     # ------------------------------------------------------------------ detection

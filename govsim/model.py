@@ -26,7 +26,7 @@ import numpy as np
 
 from govsim import metrics
 from govsim.agents import NGO, Committee, Government, committee_members
-from govsim.agents.committee import STAFF_HOURS
+from govsim.agents.committee import STAFF_HOURS, case_capacities, skills, visit_chances
 from govsim.agents.ngo import NGO_KIND_P, NGO_KINDS
 from govsim.agents.resident import LazyResidents
 from govsim.attitudes import Attitudes
@@ -610,8 +610,8 @@ class GovernanceModel(mesa.Model):
         quality = np.bincount(comm, weights=caps * np.array([n.quality for n in ngos], dtype=float), minlength=C)
         cap[h.slice(NGO_LEVEL)] = ngo_cap
         skill[h.slice(NGO_LEVEL)] = quality / np.maximum(ngo_cap, 1e-9) / REFERENCE_NGO_QUALITY
-        cap[h.slice(COMMITTEE)] = [c.case_capacity for c in self.committees]
-        skill[h.slice(COMMITTEE)] = [c.skill / REFERENCE_MEDIATION for c in self.committees]
+        cap[h.slice(COMMITTEE)] = case_capacities(self.committees)
+        skill[h.slice(COMMITTEE)] = skills(self.committees) / REFERENCE_MEDIATION
         cap[h.slice(STREET)] = self.government.street_capacity()
         cap[h.slice(DISTRICT)] = self.government.district_capacity()
         for inst in self.hooks["capacity"]:
@@ -680,9 +680,10 @@ class GovernanceModel(mesa.Model):
         # whatever channels the institutions add (screening, inspection, patrols, drills...).
         pend = book.pending
         if len(pend):
-            hh = self.structure.community_households.tolist()
-            visit = np.array([c.visit_chance(h) for c, h in zip(self.committees, hh, strict=True)])
-            p = np.zeros((len(pend), N_DETECTION_CHANNELS))
+            visit = visit_chances(self.committees, self.structure.community_households)
+            # Column-major: every channel's chances are one contiguous column (detect's
+            # product and cumulative sum run along each row in channel order either way).
+            p = np.zeros((len(pend), N_DETECTION_CHANNELS), order="F")
             p[:, SELF_REPORT] = book.p_self[pend]
             p[:, COMMITTEE_VISIT] = visit[book.community[pend]]
             p[:, BUILDING_HEAD] = self.volunteers.head_detection()[book.building[pend]]
