@@ -626,13 +626,20 @@ class GovernanceModel(mesa.Model):
     def _off_handlers(self, on: np.ndarray) -> np.ndarray:
         """Handler instances (community levels and grids) of the communities not in ``on``."""
         h = self.handlers
-        off = np.zeros(h.total, dtype=bool)
-        for lvl in range(len(LEVELS)):
-            if lvl == GRID:
-                off[h.slice(GRID)] = ~on[self.structure.grid_community]
-            elif lvl not in (STREET, DISTRICT):
-                off[h.slice(lvl)] = ~on
-        return off
+        cache = self.__dict__.get("_handler_community")
+        if cache is None or cache[0] is not h:
+            # The community every handler instance serves (grids: their community), and for
+            # the street and district levels, which serve many, the index C: an "on" appended
+            # to the mask, so they are never off.
+            C = self.structure.n_communities
+            comm = np.full(h.total, C, dtype=np.int64)
+            for lvl in range(len(LEVELS)):
+                if lvl == GRID:
+                    comm[h.slice(GRID)] = self.structure.grid_community
+                elif lvl not in (STREET, DISTRICT):
+                    comm[h.slice(lvl)] = np.arange(C)
+            cache = self._handler_community = (h, comm)
+        return ~np.append(on, True)[cache[1]]
 
     def _gain(self, o: np.ndarray, lvl: np.ndarray) -> np.ndarray:
         """Per worked case: access at the point of service, and emergency preparedness."""
