@@ -49,16 +49,18 @@ class Attitudes:
         book, pop = m.cases, m.population
         r = book.resident[idx]
         speed = np.exp(-(day - book.arisen[idx]) / 30.0).astype(np.float32)
-        pop.learn(r, "efficacy", 0.5 + 0.5 * speed)
+        good = 0.5 + 0.5 * speed
+        pop.learn(r, "efficacy", good)
         pop.learn(r, "satisfaction", speed)
-        pop.learn(r, "experience", 0.5 + 0.5 * speed, RATING_RATE)
+        pop.learn(r, "experience", good, RATING_RATE)
         lv = book.resolved_level[idx]
         by_gov = IS_GOVERNMENT[lv]  # resolved cases have a level (>= 0): the same as np.isin
-        pop.learn(r[by_gov], "trust_gov", 1.0)
-        pop.learn(r[~by_gov], "trust_comm", 1.0)
+        r_gov, r_comm = r[by_gov], r[~by_gov]
+        pop.learn(r_gov, "trust_gov", 1.0)
+        pop.learn(r_comm, "trust_comm", 1.0)
         pop.learn(r[~OUTSIDE[lv]], "rating_comm", 1.0, RATING_RATE)
-        pop.learn(r[by_gov], "dependency", 1.0, pop.w.learning_rate * 0.5)
-        pop.learn(r[~by_gov], "dependency", 0.0, pop.w.learning_rate * 0.5)
+        pop.learn(r_gov, "dependency", 1.0, pop.w.learning_rate * 0.5)
+        pop.learn(r_comm, "dependency", 0.0, pop.w.learning_rate * 0.5)
         pop.grievance[r] *= np.float32(0.5)
         disp = book.kind[idx] == DISPUTE
         other = book.other[idx][disp]
@@ -84,7 +86,8 @@ class Attitudes:
         pop.learn(r, "efficacy", 0.0, pop.w.learning_rate * 0.5)
         pop.learn(r, "satisfaction", 0.0)
         pop.learn(r, "experience", 0.0, RATING_RATE)
-        at_comm = (book.level[idx] >= 0) & ~OUTSIDE[np.maximum(book.level[idx], 0)]
+        lv = book.level[idx]
+        at_comm = (lv >= 0) & ~OUTSIDE[np.maximum(lv, 0)]
         pop.learn(r[at_comm], "rating_comm", 0.0, RATING_RATE)
 
     def arrived(self, idx: np.ndarray) -> None:

@@ -73,6 +73,9 @@ KIND_CLASS_P = np.array([
     [0.30, 0.60, 0.05, 0.05],  # neighbour disputes: mostly coordination
 ])
 BASE_CLASS_SHARES = NEED_CATEGORY_P @ KIND_CLASS_P[:5]
+_NEED_CATEGORY_CDF = NEED_CATEGORY_P.cumsum()
+_NEED_CATEGORY_CDF /= _NEED_CATEGORY_CDF[-1]  # normalised as Generator.choice normalises p
+_DISPUTE_CLASS_CDF = np.cumsum(KIND_CLASS_P[5])[:-1]  # (see CaseBook.arrive)
 
 
 def class_probabilities(shares: np.ndarray) -> np.ndarray:
@@ -122,6 +125,10 @@ _FIELDS = {
     "member": np.bool_,
     "variant": np.int16,  # routing variant the case was triaged by (regimes.Routing)  # the resident's household pays the body that serves members first
     "handler": np.int32,  # handler instance (HandlerIndex.key) of the level it sits at
+    # Derived at triage and on entering a level, so the daily handling reads one column
+    # instead of a two-dimensional lookup per open case:
+    "chain_end": np.int8,  # chain length of its variant and class (routing.chain_len[variant, cls])
+    "ready_day": np.int32,  # first day it is worked at its level: level_since + min_days (emergencies: at once)
 }
 
 
@@ -138,17 +145,26 @@ class HandlerIndex:
         self.offsets = np.concatenate(([0], np.cumsum(self.sizes)[:-1]))
         self.total = int(self.sizes.sum())
         self.n_streets = n_streets
+        # Key of every level's instance serving each community, flat by (level, community):
+        # the community's own body, its street, the district (grids are looked up by grid).
+        inst = np.tile(np.arange(n_communities, dtype=np.int64), (len(LEVELS), 1))
+        inst[STREET] = self.street_of
+        inst[DISTRICT] = 0
+        inst[GRID] = 0
+        self._community_key = (self.offsets[:, None] + inst).ravel()
+        self._n_communities = n_communities
+        self._slices = [slice(int(a), int(a + k)) for a, k in zip(self.offsets, self.sizes, strict=True)]
 
     def key(self, level: np.ndarray, community: np.ndarray, grid: np.ndarray) -> np.ndarray:
         level = level.astype(np.int64)
-        inst = community.astype(np.int64)
-        inst = np.where(level == GRID, grid, inst)
-        inst = np.where(level == STREET, self.street_of[community], inst)
-        inst = np.where(level == DISTRICT, 0, inst)
-        return self.offsets[level] + inst
+        key = self._community_key[level * self._n_communities + community]
+        at_grid = level == GRID
+        if at_grid.any():
+            key[at_grid] = self.offsets[GRID] + grid[at_grid]
+        return key
 
     def slice(self, level: int) -> slice:
-        return slice(int(self.offsets[level]), int(self.offsets[level] + self.sizes[level]))
+        return self._slices[level]
 
     def level_of_key(self) -> np.ndarray:
         return np.repeat(np.arange(len(self.sizes)), self.sizes)
@@ -242,17 +258,25 @@ class CaseBook:
         who_d = np.searchsorted(dispute_weights_cdf, rng.random(n_disp) * dispute_weights_cdf[-1], side="right")
         who_n = np.minimum(who_n, pop.n - 1)
         who_d = np.minimum(who_d, pop.n - 1)
-        cat_n = rng.choice(len(NEED_CATEGORY_P), size=n_need, p=NEED_CATEGORY_P).astype(np.int8)
+        # (= rng.choice(5, size=n_need, p=NEED_CATEGORY_P): the same uniform draws against the
+        # same normalised CDF, without choice's per-call validation of p)
+        cat_n = np.searchsorted(_NEED_CATEGORY_CDF, rng.random(n_need), side="right").astype(np.int8)
         if need_relief is not None and n_need:
             # Projects bought by participatory budgets prevent some needs of their category.
             keep = rng.random(n_need) >= need_relief[pop.community[who_n], cat_n]
             who_n, cat_n = who_n[keep], cat_n[keep]
             n_need = len(who_n)
-        # The class follows from the kind: one uniform draw against each category's class CDF.
-        cdf = np.cumsum(class_p, axis=1)
-        cls_n = (rng.random(n_need)[:, None] > cdf[cat_n]).sum(axis=1).clip(0, len(CLASSES) - 1).astype(np.int8)
-        dcdf = np.cumsum(KIND_CLASS_P[5])
-        cls_d = (rng.random(n_disp)[:, None] > dcdf).sum(axis=1).clip(0, len(CLASSES) - 1).astype(np.int8)
+        # The class follows from the kind: one uniform draw against each category's class CDF,
+        # the class being how many of the CDF's entries the draw exceeds. A CDF rises, so the
+        # draw exceeds a prefix of it: counting against its first K-1 entries is the count
+        # against all K clipped to K-1. Per need category, one boundary at a time; for
+        # disputes (one CDF) the count of entries below the draw is a left searchsorted.
+        u = rng.random(n_need)
+        boundaries = self._class_cdf(class_p)
+        cls_n = (u > boundaries[0][cat_n]).view(np.int8)
+        for b in boundaries[1:]:
+            cls_n += u > b[cat_n]
+        cls_d = np.searchsorted(_DISPUTE_CLASS_CDF, rng.random(n_disp), side="left").astype(np.int8)
         # A dispute's other party: a random network neighbour.
         adj = structure.adjacency
         deg = adj.indptr[who_d + 1] - adj.indptr[who_d]  # (= np.diff(adj.indptr)[who_d], without the full diff)
@@ -279,6 +303,16 @@ class CaseBook:
             status=np.full(n, UNDETECTED, dtype=np.int8),
             registered=pop.registered[resident],
         )
+
+    def _class_cdf(self, class_p: np.ndarray) -> list[np.ndarray]:
+        """The class CDF of every need category without its last entry, one array per entry
+        (by category), kept while the model's ``class_p`` is the same array (it is replaced,
+        never changed in place)."""
+        cache = self.__dict__.get("_class_cdf_of")
+        if cache is None or cache[0] is not class_p:
+            cdf = np.cumsum(class_p, axis=1)
+            cache = self._class_cdf_of = (class_p, [cdf[:, j].copy() for j in range(cdf.shape[1] - 1)])
+        return cache[1]
 
     # ------------------------------------------------------------------ detection
     def detect(self, day: int, rng: np.random.Generator, p_channels: np.ndarray) -> np.ndarray:
@@ -313,6 +347,7 @@ class CaseBook:
         cls = self.cls[idx]
         v = rt.variant_of[self.community[idx]]
         self.variant[idx] = v
+        self.chain_end[idx] = rt.chain_len[v, cls]
         pos = np.zeros(len(idx), dtype=np.int8)
         hot = self.channel[idx] == HOTLINE
         if hot.any():
@@ -328,6 +363,9 @@ class CaseBook:
         self.level[idx] = level
         self.handler[idx] = self.handlers.key(level, self.community[idx], self.grid[idx])
         self.level_since[idx] = day
+        # (day - level_since >= min_days  <=>  ready_day <= day: integers, the same test)
+        wait = self.routing.min_days[self.variant[idx], level]
+        self.ready_day[idx] = np.where(self.cls[idx] == EMERGENCY, day, day + wait)
         self.attempts[idx] = 0
         self.path[idx] |= (level.astype(np.int64) + 1) << (4 * self.hops[idx].astype(np.int64))
         self.hops[idx] += 1
@@ -384,7 +422,7 @@ class CaseBook:
         # A case still inside its level's minimum handling time is not worked yet and does
         # not take a slot. Slots go to ready cases: emergencies first, then the oldest.
         # Emergencies are urgent: worked at once, at any level.
-        ready = ((day - self.level_since[o]) >= self.routing.min_days[self.variant[o], lvl]) | (self.cls[o] == EMERGENCY)
+        ready = self.ready_day[o] <= day  # (see _enter)
         # Sorted by handler, ready first, priority, day arisen: the four keys packed into one
         # int64 and one stable argsort, the same order as np.lexsort of the four (ties keep
         # the order of ``o``) at a fraction of its cost.
@@ -400,7 +438,8 @@ class CaseBook:
         first = np.ones(len(o), dtype=bool)
         first[1:] = key[1:] != key[:-1]
         rank = pos - np.maximum.accumulate(np.where(first, pos, 0))
-        cap_int = np.floor(capacity) + (rng.random(len(capacity)) < capacity - np.floor(capacity))
+        whole = np.floor(capacity)
+        cap_int = whole + (rng.random(len(capacity)) < capacity - whole)
         worked = ready & (rank < cap_int[key])
         queue = np.bincount(key, minlength=len(capacity))
         load = queue / np.maximum(capacity, 1e-9)
@@ -409,7 +448,8 @@ class CaseBook:
 
         cls = self.cls[o].astype(np.int64)
         waited = day - self.level_since[o]
-        fit = self.inst.fit[lvl, cls]
+        fit_table = self.inst.fit
+        fit = fit_table.ravel()[lvl * fit_table.shape[1] + cls]  # fit[lvl, cls], as one flat lookup
         # Every case gets a draw, only worked ones can succeed: chances for those only.
         u = rng.random(len(o))
         w = np.flatnonzero(worked)
@@ -421,23 +461,27 @@ class CaseBook:
         act = worked
         success = np.zeros(len(o), dtype=bool)
         success[w] = u[w] < p
-        has_next = (self.chain_pos[o] + 1) < self.routing.chain_len[self.variant[o], cls]
-        signed = success & (cls == APPROVAL) & has_next
+        unsuccessful = ~success
+        has_next = (self.chain_pos[o] + 1) < self.chain_end[o]
+        approval = cls == APPROVAL
+        cannot = fit == 0.0  # the level cannot handle the class at all
+        signed = success & approval & has_next
         resolved = success & ~signed
-        failed = act & ~success
+        failed = act & unsuccessful
         self.attempts[o[failed]] += 1
-        # A handler swamped far beyond its capacity passes on the ready cases it cannot reach
-        # (after its minimum handling time) instead of letting them wait out its patience.
-        swamped = ready & ~worked & (capacity[key] > 0) & (load[key] >= FORWARD_LOAD)
         give_up = (
             (self.attempts[o] >= MAX_ATTEMPTS[lvl])
             | (waited >= PATIENCE_DAYS[lvl])
-            | (act & (fit == 0.0))
-            | swamped
+            | (act & cannot)
         )
+        # A handler swamped far beyond its capacity passes on the ready cases it cannot reach
+        # (after its minimum handling time) instead of letting them wait out its patience.
+        swamped = (capacity > 0) & (load >= FORWARD_LOAD)  # per handler (then its cases)
+        if swamped.any():
+            give_up |= ready & ~worked & swamped[key]
         # Approval cases wait for their sign-off; only a level that cannot sign passes them on.
-        give_up &= (cls != APPROVAL) | (fit == 0.0)
-        escalate = ~success & give_up & has_next
+        give_up &= ~approval | cannot
+        escalate = unsuccessful & give_up & has_next
         self.worked_level = lvl[w]
         self.worked_levels = np.bincount(self.worked_level, minlength=len(LEVELS))
         self.first_response(w_idx, day)
@@ -451,15 +495,16 @@ class CaseBook:
         res = o[resolved]
         self._close_resolved(res, day)
         c = self.counts
-        if signed.any():
-            self._forward(o[signed], day)
         esc = o[escalate]
-        if len(esc):
+        # Signed-off approvals and escalated cases (disjoint) both move one level up their
+        # chain; every step of _forward is per case, so they move together.
+        moving = o[signed | escalate]
+        if len(moving):
             was_inside = ~self.left_community[esc]
-            self._forward(esc, day)
+            self._forward(moving, day)
             self.escalations[esc] += 1
             c["escalations"] += len(esc)
-            c["left_community"] += int((was_inside & self.left_community[esc]).sum())
+            c["left_community"] += int(np.count_nonzero(was_inside & self.left_community[esc]))
         self.open_idx = o[~resolved]
         return res, esc, w_idx
 
@@ -482,9 +527,9 @@ class CaseBook:
         disputes = self.kind[res] == DISPUTE
         c = self.counts
         c["resolved"] += len(res)
-        c["self_resolved"] += int(self_res.sum())
-        c["disputes_resolved"] += int(disputes.sum())
-        c["disputes_self_resolved"] += int((disputes & self_res).sum())
+        c["self_resolved"] += int(np.count_nonzero(self_res))
+        c["disputes_resolved"] += int(np.count_nonzero(disputes))
+        c["disputes_self_resolved"] += int(np.count_nonzero(disputes & self_res))
         self.delay_sum += float((day - self.arisen[res]).sum())
 
     def resolve(self, idx: np.ndarray, day: int, level: int | None = None) -> np.ndarray:
@@ -508,7 +553,7 @@ class CaseBook:
         Returns the cases resolved."""
         idx = idx[self.status[idx] == OPEN]
         self.first_response(idx, day)
-        last = (self.chain_pos[idx] + 1) >= self.routing.chain_len[self.variant[idx], self.cls[idx]]
+        last = (self.chain_pos[idx] + 1) >= self.chain_end[idx]
         if (~last).any():
             self._forward(idx[~last], day)
         return self.resolve(idx[last], day)
@@ -586,6 +631,7 @@ class CaseBook:
         self.status[idx] = OPEN
         v = int(self.routing.variant_of[self.community[idx[0]]])
         self.variant[idx] = v
+        self.chain_end[idx] = self.routing.chain_len[v, EMERGENCY]
         chain = self.routing.chains[v, EMERGENCY, : self.routing.chain_len[v, EMERGENCY]]
         self.chain_pos[idx] = int(np.flatnonzero(chain == DISTRICT)[0]) if (chain == DISTRICT).any() else len(chain) - 1
         self._enter(idx, np.array([DISTRICT], dtype=np.int8), day)

@@ -26,7 +26,13 @@ import numpy as np
 
 from govsim import metrics
 from govsim.agents import NGO, Committee, Government, committee_members
-from govsim.agents.committee import STAFF_HOURS, operating_fund_spending
+from govsim.agents.committee import (
+    STAFF_HOURS,
+    case_capacities,
+    operating_fund_spending,
+    skills,
+    visit_chances,
+)
 from govsim.agents.ngo import NGO_KIND_P, NGO_KINDS
 from govsim.agents.resident import LazyResidents
 from govsim.attitudes import Attitudes
@@ -41,7 +47,6 @@ from govsim.cases import (
     N_NEED_CATEGORIES,
     NEED_CATEGORY_P,
     ONLINE,
-    RESIDENT_CHANNELS,
     SELF_REPORT,
     CaseBook,
     HandlerIndex,
@@ -82,6 +87,7 @@ REFERENCE_NGO_QUALITY = 0.65
 # funds and serves by registered population (brief: migrants "excluded from services when
 # resources are allocated by registered rather than resident population").
 UNREGISTERED_ACCESS = 0.25
+_BY_RESIDENT_OR_UNDETECTED = np.append(IS_RESIDENT_CHANNEL, False)  # by channel id; [-1]: none yet
 
 
 class GovernanceModel(mesa.Model):
@@ -514,9 +520,12 @@ class GovernanceModel(mesa.Model):
         C = self.structure.n_communities
         comm = b.community[:n]
         det = np.bincount(comm, weights=b.detected[:n] >= 0, minlength=C)
-        self_rep = np.bincount(comm, weights=np.isin(b.channel[:n], RESIDENT_CHANNELS), minlength=C)
-        res = np.bincount(comm, weights=b.status[:n] == 2, minlength=C)
-        self_res = np.bincount(comm, weights=(b.status[:n] == 2) & ~b.left_community[:n], minlength=C)
+        # (a lookup by channel id, -1 for undetected cases reading the False appended at the
+        # end: the same mask as np.isin(channel, RESIDENT_CHANNELS), without its sort)
+        self_rep = np.bincount(comm, weights=_BY_RESIDENT_OR_UNDETECTED[b.channel[:n]], minlength=C)
+        resolved = b.status[:n] == 2
+        res = np.bincount(comm, weights=resolved, minlength=C)
+        self_res = np.bincount(comm, weights=resolved & ~b.left_community[:n], minlength=C)
         return det, self_rep, res, self_res
 
     # ------------------------------------------------------------------ the day
@@ -629,18 +638,18 @@ class GovernanceModel(mesa.Model):
         C = self.structure.n_communities
         cap[h.slice(RESIDENTS)] = self.volunteers.capacity() / HOURS_PER_CASE[RESIDENTS]
         skill[h.slice(RESIDENTS)] = RESIDENT_SKILL
-        ngo_cap = np.zeros(C)
-        ngo_q = np.zeros(C)
-        for c, ngos in self.ngos_by_community.items():
-            if ngos:
-                caps = [n.case_capacity for n in ngos]
-                ngo_cap[c] = sum(caps)
-                quality = sum(k * n.quality for k, n in zip(caps, ngos, strict=True))
-                ngo_q[c] = quality / max(ngo_cap[c], 1e-9)
+        # NGOs per community: capacity, and quality weighted by capacity. ``self.ngos`` lists
+        # every community's NGOs in the order of ``ngos_by_community``, and bincount adds its
+        # weights one by one in that order (as a sum over each community's list would).
+        ngos = self.ngos
+        caps = np.array([n.case_capacity for n in ngos], dtype=float)
+        comm = np.array([n.community for n in ngos], dtype=np.int64)
+        ngo_cap = np.bincount(comm, weights=caps, minlength=C)
+        quality = np.bincount(comm, weights=caps * np.array([n.quality for n in ngos], dtype=float), minlength=C)
         cap[h.slice(NGO_LEVEL)] = ngo_cap
-        skill[h.slice(NGO_LEVEL)] = ngo_q / REFERENCE_NGO_QUALITY
-        cap[h.slice(COMMITTEE)] = [c.case_capacity for c in self.committees]
-        skill[h.slice(COMMITTEE)] = [c.skill / REFERENCE_MEDIATION for c in self.committees]
+        skill[h.slice(NGO_LEVEL)] = quality / np.maximum(ngo_cap, 1e-9) / REFERENCE_NGO_QUALITY
+        cap[h.slice(COMMITTEE)] = case_capacities(self.committees)
+        skill[h.slice(COMMITTEE)] = skills(self.committees) / REFERENCE_MEDIATION
         cap[h.slice(STREET)] = self.government.street_capacity()
         cap[h.slice(DISTRICT)] = self.government.district_capacity()
         for inst in self.hooks["capacity"]:
@@ -655,25 +664,35 @@ class GovernanceModel(mesa.Model):
     def _off_handlers(self, on: np.ndarray) -> np.ndarray:
         """Handler instances (community levels and grids) of the communities not in ``on``."""
         h = self.handlers
-        off = np.zeros(h.total, dtype=bool)
-        for lvl in range(len(LEVELS)):
-            if lvl == GRID:
-                off[h.slice(GRID)] = ~on[self.structure.grid_community]
-            elif lvl not in (STREET, DISTRICT):
-                off[h.slice(lvl)] = ~on
-        return off
+        cache = self.__dict__.get("_handler_community")
+        if cache is None or cache[0] is not h:
+            # The community every handler instance serves (grids: their community), and for
+            # the street and district levels, which serve many, the index C: an "on" appended
+            # to the mask, so they are never off.
+            C = self.structure.n_communities
+            comm = np.full(h.total, C, dtype=np.int64)
+            for lvl in range(len(LEVELS)):
+                if lvl == GRID:
+                    comm[h.slice(GRID)] = self.structure.grid_community
+                elif lvl not in (STREET, DISTRICT):
+                    comm[h.slice(lvl)] = np.arange(C)
+            cache = self._handler_community = (h, comm)
+        return ~np.append(on, True)[cache[1]]
 
     def _gain(self, o: np.ndarray, lvl: np.ndarray) -> np.ndarray:
         """Per worked case: access at the point of service, and emergency preparedness."""
         book = self.cases
-        g = self.access[lvl, book.registered[o].astype(np.int64), book.member[o].astype(np.int64)]
+        # access[lvl, registered, member] as one flat lookup (the table is [level, 2, 2])
+        flat = lvl * 4 + 2 * book.registered[o] + book.member[o]
+        g = self.access.reshape(-1)[flat]
         em = book.cls[o] == EMERGENCY
-        if em.any():
-            g = g.copy()
+        if em.any():  # (g is a new array: the lookup copies)
+            oe = o[em]
+            ce = book.community[oe]
             og = self.onsite_gain  # an array where a timeline set it per community
             if np.ndim(og):
-                og = og[book.community[o[em]]]
-            g[em] *= self.emergency_gain[book.community[o[em]]] * (1.0 + og * book.onsite[o[em]])
+                og = og[ce]
+            g[em] *= self.emergency_gain[ce] * (1.0 + og * book.onsite[oe])
         return g
 
     def _cases_day(self, d: int, rng: np.random.Generator) -> None:
@@ -706,9 +725,10 @@ class GovernanceModel(mesa.Model):
         # whatever channels the institutions add (screening, inspection, patrols, drills...).
         pend = book.pending
         if len(pend):
-            hh = self.structure.community_households.tolist()
-            visit = np.array([c.visit_chance(h) for c, h in zip(self.committees, hh, strict=True)])
-            p = np.zeros((len(pend), N_DETECTION_CHANNELS))
+            visit = visit_chances(self.committees, self.structure.community_households)
+            # Column-major: every channel's chances are one contiguous column (detect's
+            # product and cumulative sum run along each row in channel order either way).
+            p = np.zeros((len(pend), N_DETECTION_CHANNELS), order="F")
             p[:, SELF_REPORT] = book.p_self[pend]
             p[:, COMMITTEE_VISIT] = visit[book.community[pend]]
             p[:, BUILDING_HEAD] = self.volunteers.head_detection()[book.building[pend]]
@@ -735,8 +755,9 @@ class GovernanceModel(mesa.Model):
         com_worked = worked[book.level[worked] == COMMITTEE]
         if len(com_worked):
             counts = np.bincount(book.community[com_worked], minlength=self.structure.n_communities)
-            for c in np.flatnonzero(counts):
-                self.committees[c].worked_cases += int(counts[c])
+            at = np.flatnonzero(counts)
+            for c, k in zip(at.tolist(), counts[at].tolist(), strict=True):  # Python ints
+                self.committees[c].worked_cases += k
         self.on_resolved(res, d)
         self.on_escalated(esc)
         wl = book.worked_levels
@@ -765,8 +786,9 @@ class GovernanceModel(mesa.Model):
         at_com = idx[book.resolved_level[idx] == COMMITTEE]
         if len(at_com):
             counts = np.bincount(book.community[at_com], minlength=self.structure.n_communities)
-            for c in np.flatnonzero(counts):
-                self.committees[c].resolved_cases += int(counts[c])
+            at = np.flatnonzero(counts)
+            for c, k in zip(at.tolist(), counts[at].tolist(), strict=True):  # Python ints
+                self.committees[c].resolved_cases += k
         self.attitudes.resolved(idx, d)
         if self.cseries is not None:
             self.cseries.resolved(book.community[idx], d - book.arisen[idx])

@@ -30,6 +30,23 @@ def test_committee_members_vectorised_and_custom_bounds():
     assert (np.diff(sizes) >= 0).all()  # more households never means fewer members
 
 
+def test_committee_arrays_equal_the_properties_bit_for_bit():
+    """The case pipeline reads capacities, skills and visit chances of all committees as
+    arrays (govsim.agents.committee): the same floats as each committee's property."""
+    from govsim.agents.committee import case_capacities, skills, visit_chances
+
+    m = small("government_led", population={"households": 3000, "communities": 4}, steps=20)
+    m.run(20)
+    coms = m.committees
+    for i, com in enumerate(coms):  # vary the inputs beyond the defaults
+        com.effort, com.authority, com.visit_share = 0.7 + 0.1 * i, 1.1 - 0.05 * i, 0.1 * i
+    hh = m.structure.community_households
+    assert case_capacities(coms).tolist() == [c.case_capacity for c in coms]
+    assert skills(coms).tolist() == [c.skill for c in coms]
+    assert visit_chances(coms, hh).tolist() == [c.visit_chance(h) for c, h in zip(coms, hh.tolist(), strict=True)]
+    assert visit_chances(coms, np.zeros(len(coms), dtype=int)).tolist() == [c.visit_chance(0) for c in coms]
+
+
 def test_model_committee_size_from_scenario():
     m = small(steps=1, population={"households": 1412}, committees={"households_per_member": 200})
     assert m.committees[0].members == 7

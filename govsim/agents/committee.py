@@ -136,3 +136,30 @@ class Committee(mesa.Agent):
     def __repr__(self) -> str:
         return (f"Committee({self.kind}, community={self.community}, members={self.members}, "
                 f"staff_hours={self.staff_hours:.1f}, admin_hours={self.admin_hours:.1f}, free={self.free_hours:.1f})")
+
+
+# ---------------------------------------------------------------------- all committees at once
+# The daily case pipeline reads every committee's case capacity, skill and visit chance; these
+# give the properties above for a list of committees as arrays, with the same arithmetic in
+# the same order element by element (so the same values bit for bit), without a Python
+# property call per committee. Keep them in step with the properties.
+
+def case_capacities(committees: list[Committee]) -> np.ndarray:
+    """``[c.case_capacity for c in committees]`` as an array."""
+    free = np.array([c.free_hours for c in committees], dtype=float)
+    visit = np.array([c.visit_share for c in committees], dtype=float)
+    effort = np.array([c.effort for c in committees], dtype=float)
+    return free * (1.0 - visit) * effort / HOURS_PER_CASE[COMMITTEE]
+
+
+def skills(committees: list[Committee]) -> np.ndarray:
+    """``[c.skill for c in committees]`` as an array."""
+    return (np.array([c.mediation_skill for c in committees], dtype=float)
+            * np.array([c.authority for c in committees], dtype=float))
+
+
+def visit_chances(committees: list[Committee], households: np.ndarray) -> np.ndarray:
+    """``[c.visit_chance(h) for c, h in zip(committees, households)]`` as an array."""
+    visits = (np.array([c.free_hours for c in committees], dtype=float)
+              * np.array([c.visit_share for c in committees], dtype=float) / HOURS_PER_VISIT)
+    return np.minimum(1.0, visits / np.maximum(households, 1))
