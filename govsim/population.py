@@ -311,7 +311,8 @@ class Population:
             return
         lr = self.w.learning_rate if rate is None else rate
         col = getattr(self, column)
-        col[idx] += (lr * (np.asarray(target, dtype=np.float32) - col[idx])).astype(np.float32)
+        now = col[idx]  # read once (``col[idx] += ...`` reads the rows again)
+        col[idx] = now + (lr * (np.asarray(target, dtype=np.float32) - now)).astype(np.float32)
 
     # ------------------------------------------------------------------ the daily step
     def weekly(self) -> None:
