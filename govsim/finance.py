@@ -131,9 +131,7 @@ class Ledger:
         first[:1] = True
         np.not_equal(p_sorted[1:], p_sorted[:-1], out=first[1:])
         if not allow_overdraft:
-            src = np.zeros(len(payer), dtype=bool)  # (the same mask as np.isin(payer, sources))
-            for s in self._sources:
-                src |= payer == s
+            src = self._from_source(payer)
             # Pay in order; each payer limited to its balance.
             a_sorted = amount[order]
             cum = np.cumsum(a_sorted)
@@ -145,10 +143,7 @@ class Ledger:
             paid[order] = paid_sorted
             self.shortfall += float((amount - paid).sum())
             amount = paid
-        np.subtract.at(self.balance, payer, amount)
-        np.add.at(self.balance, payee, amount)
-        total = float(amount.sum())
-        self.totals[category] += total
+        self._move(payer, payee, amount, category)
         if len(payer):
             ids = p_sorted[first]  # = np.unique(payer, return_inverse=True)
             inv = np.empty(len(payer), dtype=np.intp)
@@ -158,15 +153,26 @@ class Ledger:
                 self.paid_by[(kinds[k], category)] += v
         return amount
 
+    def _from_source(self, payer: np.ndarray) -> np.ndarray:
+        """Which payers are sources (may overdraw): the same mask as np.isin(payer, sources)."""
+        src = np.zeros(len(payer), dtype=bool)
+        for s in self._sources:
+            src |= payer == s
+        return src
+
+    def _move(self, payer: np.ndarray, payee: np.ndarray, amount: np.ndarray, category: str) -> None:
+        """Debit the payers, credit the payees, add the amounts to the category's total."""
+        np.subtract.at(self.balance, payer, amount)
+        np.add.at(self.balance, payee, amount)
+        self.totals[category] += float(amount.sum())
+
     def _transfer_sorted(self, payer: np.ndarray, payee: np.ndarray, amount: np.ndarray, category: str,
                          allow_overdraft: bool) -> np.ndarray:
         """The array case of :meth:`transfer` where every payer pays once, in account order (NGO
         wages, committees' funds): the same operations with nothing to sort or group (the
         general case's order is the identity, every payer starts its own run)."""
         if not allow_overdraft:
-            src = np.zeros(len(payer), dtype=bool)
-            for s in self._sources:
-                src |= payer == s
+            src = self._from_source(payer)
             cum = np.cumsum(amount)
             prev = np.empty_like(cum)  # the cumulative sum before each payer's run: 0, cum[:-1]
             prev[:1] = 0.0
@@ -176,10 +182,7 @@ class Ledger:
             paid = np.where(src, amount, np.minimum(amount, avail))
             self.shortfall += float((amount - paid).sum())
             amount = paid
-        np.subtract.at(self.balance, payer, amount)
-        np.add.at(self.balance, payee, amount)
-        total = float(amount.sum())
-        self.totals[category] += total
+        self._move(payer, payee, amount, category)
         # Per payer: its one amount, as a bincount adds it (0.0 + amount), to its kind's total
         # in turn.
         self._add_paid_by(payer.tolist(), (amount + 0.0).tolist(), category)
