@@ -92,10 +92,12 @@ def bernoulli_thinned(rng: np.random.Generator, p: np.ndarray, bound: float, bat
     scale = -1.0 / np.log1p(-bound)  # floor(E * scale) + 1 is Geometric(bound) for E ~ Exp(1)
     expect = n * bound
     size = int(expect + 4.0 * np.sqrt(expect) + 16.0) if batch is None else batch
-    pos = np.cumsum((rng.standard_exponential(size) * scale).astype(np.intp) + 1) - 1
+    def gaps() -> np.ndarray:  # a gap past the end is as good as any longer one (and fits intp)
+        return np.minimum(rng.standard_exponential(size) * scale, n).astype(np.intp) + 1
+
+    pos = np.cumsum(gaps()) - 1
     while pos[-1] < n - 1:
-        more = np.cumsum((rng.standard_exponential(size) * scale).astype(np.intp) + 1)
-        pos = np.concatenate([pos, pos[-1] + more])
+        pos = np.concatenate([pos, pos[-1] + np.cumsum(gaps())])
     cand = pos[: np.searchsorted(pos, n)]
     return cand[rng.random(len(cand)) * bound < p[cand]]
 

@@ -105,6 +105,9 @@ def test_thinned_bernoulli_draws_each_resident_with_its_own_chance():
     assert len(bernoulli_thinned(rng, p, 0.0)) == 0
     ones = np.ones(10, dtype=np.float32)
     assert np.array_equal(bernoulli_thinned(rng, ones, 1.0), np.arange(10))
+    # a bound so small its gaps would overflow an integer: nobody, or the one with p = bound
+    tiny = np.zeros(1000, dtype=np.float32)
+    assert len(bernoulli_thinned(rng, tiny, 1e-38)) == 0
     # gaps drawn in small batches (the loop that draws more): the same distribution
     small_batches = np.zeros(len(p))
     for _ in range(reps // 4):
