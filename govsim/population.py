@@ -13,17 +13,19 @@ The daily resident step (the part the reference implementation in
                                                         # residents already did today: meetings,
                                                         # reports, which run before this step)
     nb_share = W @ active                               # weighted share of active neighbours
-                                                        # (float32; only rows with a neighbour
-                                                        # whose activity changed since yesterday
-                                                        # are recomputed, same values bit for bit:
-                                                        # Population.neighbour_share)
+                                                        # (an exact integer tally of tie units
+                                                        # over the tie strength, in float32;
+                                                        # only the ties of residents whose
+                                                        # activity changed are added or taken
+                                                        # off: Population.neighbour_share)
     weekly:  trust and efficacy fade toward their baselines (memory), belonging integrates
              nb_share, dependency fades (it is raised by being served by government,
              govsim.attitudes, and by top-down programmes), disposition (the static part of the participation
              logit) is recomputed; satisfaction is not relaxed here: it follows experience
              (govsim.attitudes)
     online:  residents with an open online channel take part with
-             p = sigmoid(disposition + online_base + social(nb_share))
+             p = sigmoid(disposition + online_base + social(nb_share)) (float32), drawn by
+             thinning (bernoulli_thinned)
     grievance decays
 
 Everything else residents do (report, attend, volunteer, deliberate, vote) is in
