@@ -356,13 +356,14 @@ class Population:
 
     def _update_neighbour_share(self, active: np.ndarray) -> np.ndarray | None:
         """Update the caches ``_tally`` and ``_nb`` to today's ``active``; returns the rows whose
-        share may have changed (sorted; empty if none; None: all of them)."""
+        share may have changed (unsorted, a row once per changed neighbour; empty if none;
+        None: all of them)."""
         s = self.structure
         T = s.tie_matrix
         if getattr(self, "_nb_T", None) is not T:
             # The cache: the matrix it was computed with, the mask, the tally and the share.
             # Arrays, so copies of a population copy it.
-            self._nb_T, self._nb_prev, self._nb_rows = T, active.copy(), np.zeros(self.n, dtype=bool)
+            self._nb_T, self._nb_prev = T, active.copy()
             self._strength = np.maximum(s.strength_units, 1).astype(np.float32)  # 0 / 1 for the isolated
             self._tally = T @ active.astype(np.int32)
             self._nb = self._tally.astype(np.float32) / self._strength
@@ -379,18 +380,15 @@ class Population:
         # The network is symmetric, so row j of the tie matrix lists who resident j influences:
         # one gather of the packed (neighbour, units) pairs of the changed residents' rows.
         ip = T.indptr
-        starts = ip[changed]
-        lens = ip[changed + 1] - starts
-        ends = np.cumsum(lens)
-        pos = np.repeat(starts - (ends - lens), lens) + np.arange(ends[-1] if len(ends) else 0)
-        ties = self._packed_ties()[pos]
+        ties = self._packed_ties()[row_positions(ip, changed)]
         hit = (ties >> TIE_BITS).astype(np.intp)  # intp: numpy converts int32 indices one by one
         units = ties & TIE_MASK
-        units *= np.repeat(np.where(active[changed], np.int32(1), np.int32(-1)), lens)  # +on, -off
+        sign = np.where(active[changed], np.int32(1), np.int32(-1))  # +on, -off
+        units *= np.repeat(sign, ip[changed + 1] - ip[changed])
         np.add.at(self._tally, hit, units)
         # A neighbour of several changed residents appears several times in ``hit``: its share
         # is written more than once, with the same value (cheaper than finding the unique rows).
-        # kept with ``hit`` for the online chances, which need the same rows' shares
+        # The shares are kept with ``hit`` for the online chances, which need the same rows.
         self._nb_hit = (hit, self._tally[hit].astype(np.float32) / self._strength[hit])
         self._nb[hit] = self._nb_hit[1]
         return hit
@@ -428,9 +426,10 @@ class Population:
         (float32, as :meth:`logit` computes it), and 0 for residents who cannot (``can``).
 
         It depends on a resident's own neighbour share, threshold and disposition only, so it is
-        cached (with ``_p_bound``, an upper bound of all chances) and recomputed for ``rows`` (the residents whose neighbour share was recomputed
-        today; None: everyone), and for everyone when the disposition (a new array each week),
-        the threshold, the weights, ``online_base`` or the open channels change.
+        cached (with ``_p_bound``, an upper bound of all chances) and recomputed for ``rows``
+        (the residents whose neighbour share was recomputed today; None: everyone), and for
+        everyone when the disposition (a new array each week), the threshold, the weights,
+        ``online_base`` or the open channels change.
         """
         key = (self.disposition, self.threshold, can, self.w.social, self.w.threshold_bonus, float(online_base))
         old = getattr(self, "_p_key", None)
