@@ -13,7 +13,11 @@ this (single-threaded) process, which a busy shared machine disturbs less than w
 limit runs in the same process, half its days before the model's run and half after (so a
 change of machine load during the run weighs on both).
 
-    .venv/bin/python benchmarks/bench_district.py [--steps 365] [--timeline] [--no-limit]
+    .venv/bin/python benchmarks/bench_district.py [--steps 365] [--timeline] [--no-limit] [--set KEY=VALUE ...]
+
+``--set`` changes the scenario as ``govsim run --set`` does, e.g. ``--set
+population.communities=90`` (the same residents in twice as many communities) or ``--set
+population.households=179866 --set population.people=524206`` (twice the residents).
 
 ``--timeline`` adds a timeline event (a deliberation council in a quarter of the
 communities from day 180), as in a policy-rollout run; the daily per-community series is
@@ -41,6 +45,7 @@ from pathlib import Path  # noqa: E402
 from bench_numpy_limit import LimitInputs, numpy_limit  # noqa: E402
 
 from govsim import GovernanceModel, load_scenario, scenario_from_dict  # noqa: E402
+from govsim.scenario import ScenarioError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DISTRICT = ROOT / "scenarios" / "district.toml"
@@ -60,9 +65,14 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--scenario", type=Path, default=DISTRICT)
     ap.add_argument("--timeline", action="store_true", help="add a council rollout in 25%% of communities at day 180")
     ap.add_argument("--no-limit", action="store_true", help="do not time the numpy limit")
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a scenario value, as in govsim run (repeatable)")
     args = ap.parse_args(argv)
 
-    scenario = load_scenario(args.scenario)
+    try:
+        scenario = load_scenario(args.scenario, args.overrides or None)
+    except ScenarioError as exc:
+        raise SystemExit(f"error: {exc}") from None
     if args.timeline:
         data = scenario.spec.model_dump(exclude_unset=True)
         data["timeline"] = [{"day": min(180, scenario.steps - 1), "communities": {"share": 0.25, "seed": 1},
@@ -71,7 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
     steps = scenario.steps if args.steps is None else args.steps
     shown = args.scenario.resolve()
     shown = shown.relative_to(ROOT) if shown.is_relative_to(ROOT) else shown
-    print(f"BLAS/OpenMP threads = 1; scenario {shown}")
+    print(f"BLAS/OpenMP threads = 1; scenario {shown}" + "".join(f" --set {o}" for o in args.overrides))
     t0, c0 = time.perf_counter(), time.process_time()
     model = GovernanceModel(scenario=scenario, collect=True)
     t1, c1 = time.perf_counter(), time.process_time()
