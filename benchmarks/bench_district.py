@@ -42,10 +42,10 @@ import resource  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from bench_cli import load_scenario_from, scenario_options  # noqa: E402
 from bench_numpy_limit import LimitInputs, numpy_limit  # noqa: E402
 
-from govsim import GovernanceModel, load_scenario, scenario_from_dict  # noqa: E402
-from govsim.scenario import ScenarioError  # noqa: E402
+from govsim import GovernanceModel, scenario_from_dict  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DISTRICT = ROOT / "scenarios" / "district.toml"
@@ -61,18 +61,12 @@ def peak_rss_mib() -> float:
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=None, help="days to run (default: the scenario's)")
-    ap.add_argument("--scenario", type=Path, default=DISTRICT)
+    scenario_options(ap, DISTRICT)
     ap.add_argument("--timeline", action="store_true", help="add a council rollout in 25%% of communities at day 180")
     ap.add_argument("--no-limit", action="store_true", help="do not time the numpy limit")
-    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a scenario value, as in govsim run (repeatable)")
     args = ap.parse_args(argv)
 
-    try:
-        scenario = load_scenario(args.scenario, args.overrides or None)
-    except ScenarioError as exc:
-        raise SystemExit(f"error: {exc}") from None
+    scenario = load_scenario_from(args)
     if args.timeline:
         data = scenario.spec.model_dump(exclude_unset=True)
         data["timeline"] = [{"day": min(180, scenario.steps - 1), "communities": {"share": 0.25, "seed": 1},

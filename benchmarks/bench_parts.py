@@ -22,9 +22,10 @@ import time  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from bench_cli import load_scenario_from, scenario_options  # noqa: E402
+
 import govsim.model as model_module  # noqa: E402
-from govsim import GovernanceModel, load_scenario  # noqa: E402
-from govsim.scenario import ScenarioError  # noqa: E402
+from govsim import GovernanceModel  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DISTRICT = ROOT / "scenarios" / "district.toml"
@@ -78,15 +79,9 @@ def parts(model: GovernanceModel, steps: int) -> tuple[float, dict[str, float]]:
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scenario", type=Path, default=DISTRICT)
-    ap.add_argument("--steps", type=int, default=None, help="days to run (default: the scenario's)")
-    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a scenario value, as in govsim run (repeatable)")
+    scenario_options(ap, DISTRICT)
     args = ap.parse_args(argv)
-    try:
-        scenario = load_scenario(args.scenario, args.overrides or None)
-    except ScenarioError as exc:
-        raise SystemExit(f"error: {exc}") from None
+    scenario = load_scenario_from(args)
     steps = scenario.steps if args.steps is None else args.steps
     model = GovernanceModel(scenario=scenario, collect=True)
     total, acc = parts(model, steps)
