@@ -54,6 +54,7 @@ DOC: dict[str, tuple[str, str]] = {
     "regime": ("base regime", "domain brief (three regimes)"),
     "steps": ("days simulated [d]", "-"),
     "seed": ("random seed (Mesa `rng`)", "-"),
+    "timeline": ("dated events that switch the regime, pilots, institutions or settings in all or some communities (3.3)", "-"),
     # population
     "population.communities": ("number of communities the totals are split into (Dirichlet sizes)", "-"),
     "population.households": ("households in total [hh]", f"{FR}: one community, 1,412 households"),
@@ -252,7 +253,8 @@ INST_DOC: dict[str, tuple[str, str]] = {
     "regional_centre.case_time_share": ("share of centre staff time on cases", AS),
     "regional_centre.skill": ("mean skill of a centre head (normal, sd 0.1; skill used = value / 0.6)", AS),
     "regional_centre.head_cases_per_meeting": ("attendees' open cases the head takes up at one meeting", AS),
-    "regional_centre.convene_at": ("open cases at the centre at which it convenes residents (at most weekly)", AS),
+    "regional_centre.convene_at": ("open cases at the centre at which it convenes residents (at most weekly); an absolute count, so large communities reach it sooner (7.10.11)", AS),
+    "regional_centre.convene_per_1000_households": ("if > 0: convene at this many open cases per 1,000 households of the community instead of `convene_at` (scale-free; 0 = off)", AS),
     "regional_centre.appraisal_days": ("days between government appraisals of the centre [d]", f"{AS} (brief: periodic appraisal of centre staff)"),
     "regional_centre.replace_below": ("appraisal rating below which the head is replaced", AS),
     # disaster_bodies

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
@@ -284,3 +285,45 @@ def test_satisfaction_spreads_across_residents_and_differs_across_regimes(defaul
 def test_stressed_transitional_community_reaches_collective_incidents():
     sc = load_scenario(SCENARIOS / "transitional_community.toml", overrides=['regime="government_led"'], seed=1)
     assert GovernanceModel(scenario=sc, collect=False).run().summary()["collective_incidents"] > 0
+
+
+# --------------------------------------------------------------------------- regional centre
+
+def _centre_run(*overrides: str, steps: int = 150):
+    # Busy (more needs than default): the centre's queue reaches its threshold now and then.
+    sc = load_scenario(SCENARIOS / "hybrid.toml", overrides=["cases.need_rate=0.8", *overrides], steps=steps)
+    m = GovernanceModel(scenario=sc, collect=False).run()
+    return m, next(i for i in m.installed if i.name == "regional_centre")
+
+
+def test_centre_convenes_at_a_threshold_per_household_where_set():
+    # Off (0): the absolute threshold applies.
+    m, centre = _centre_run()
+    assert centre.convene_threshold() == 10 and centre.convened > 0
+    hh = int(m.structure.community_households[0])
+    # A per-household threshold that comes to 9.5 cases here convenes exactly as convene_at = 10
+    # does (queues are whole numbers): the same run.
+    m2, centre2 = _centre_run(f"institutions.regional_centre.convene_per_1000_households={9.5 * 1000 / hh}")
+    assert centre2.convene_threshold()[0] == pytest.approx(9.5)
+    assert centre2.convened == centre.convened
+    assert json.dumps(m2.summary(), sort_keys=True, default=str) == json.dumps(m.summary(), sort_keys=True, default=str)
+    # Where set it replaces convene_at: a low one convenes more, whatever convene_at says.
+    _, low = _centre_run(f"institutions.regional_centre.convene_per_1000_households={2.5 * 1000 / hh}",
+                         "institutions.regional_centre.convene_at=1000")
+    assert low.convened > centre.convened
+
+
+def test_centre_threshold_per_household_scales_with_each_communitys_households():
+    sc = scenario_from_dict({"regime": "hybrid", "seed": 1, "steps": 20,
+                             "population": {"communities": 3, "households": 1500, "people": 3600,
+                                            "size_variation": 0.3},
+                             "institutions": {"regional_centre": {"convene_per_1000_households": 5.0}},
+                             "timeline": [{"day": 10, "communities": [1],
+                                           "set": {"institutions.regional_centre.convene_per_1000_households": 0.0}}]})
+    m = GovernanceModel(scenario=sc, collect=False)
+    centre = next(i for i in m.installed if i.name == "regional_centre")
+    hh = m.structure.community_households
+    assert len(set(hh.tolist())) == 3  # communities of different sizes
+    np.testing.assert_allclose(centre.convene_threshold(), 5.0 * hh / 1000.0)
+    m.run(15)  # community 1 back on the absolute threshold
+    np.testing.assert_allclose(centre.convene_threshold(), [5.0 * hh[0] / 1000.0, 10, 5.0 * hh[2] / 1000.0])
