@@ -327,3 +327,6 @@ def test_centre_threshold_per_household_scales_with_each_communitys_households()
     np.testing.assert_allclose(centre.convene_threshold(), 5.0 * hh / 1000.0)
     m.run(15)  # community 1 back on the absolute threshold
     np.testing.assert_allclose(centre.convene_threshold(), [5.0 * hh[0] / 1000.0, 10, 5.0 * hh[2] / 1000.0])
+    centre.s = centre.s.model_copy(update={"convene_per_1000_households": 0.1})
+    m.local_settings.pop(("regional_centre", "convene_per_1000_households"), None)
+    assert (centre.convene_threshold() == 1.0).all()  # never below one waiting case, as convene_at

@@ -93,13 +93,15 @@ class RegionalCentre(Institution):
     def convene_threshold(self):
         """Open cases at the centre at which it convenes residents: ``convene_at``, or where
         ``convene_per_1000_households`` is set (> 0), that many per 1,000 of the community's
-        households (a scalar while it is the same everywhere, else an array per community)."""
+        households, but at least one case, as ``convene_at`` (a scalar while it is the same
+        everywhere, else an array per community)."""
         at = self.val("convene_at")
         per = self.val("convene_per_1000_households")
         if not np.any(per):
             return at
         per = np.asarray(per, dtype=float)
-        return np.where(per > 0, per * self.m.structure.community_households / 1000.0, at)
+        scaled = np.maximum(per * self.m.structure.community_households / 1000.0, 1.0)
+        return np.where(per > 0, scaled, at)
 
     def at_meeting(self, c: int, attendees: np.ndarray, day: int) -> int:
         m = self.m
