@@ -254,7 +254,7 @@ INST_DOC: dict[str, tuple[str, str]] = {
     "regional_centre.skill": ("mean skill of a centre head (normal, sd 0.1; skill used = value / 0.6)", AS),
     "regional_centre.head_cases_per_meeting": ("attendees' open cases the head takes up at one meeting", AS),
     "regional_centre.convene_at": ("open cases at the centre at which it convenes residents (at most weekly); an absolute count, so large communities reach it sooner (7.10.11)", AS),
-    "regional_centre.convene_per_1000_households": ("if > 0: convene at this many open cases per 1,000 households of the community instead of `convene_at` (scale-free; 0 = off)", AS),
+    "regional_centre.convene_per_households": ("0: `convene_at` is an absolute count; if > 0: `convene_at` cases per this many households of the community (scale-free; 1,412 keeps the field-report community's threshold)", AS),
     "regional_centre.appraisal_days": ("days between government appraisals of the centre [d]", f"{AS} (brief: periodic appraisal of centre staff)"),
     "regional_centre.replace_below": ("appraisal rating below which the head is replaced", AS),
     # disaster_bodies

@@ -301,32 +301,34 @@ def test_centre_convenes_at_a_threshold_per_household_where_set():
     m, centre = _centre_run()
     assert centre.convene_threshold() == 10 and centre.convened > 0
     hh = int(m.structure.community_households[0])
-    # A per-household threshold that comes to 9.5 cases here convenes exactly as convene_at = 10
-    # does (queues are whole numbers): the same run.
-    m2, centre2 = _centre_run(f"institutions.regional_centre.convene_per_1000_households={9.5 * 1000 / hh}")
-    assert centre2.convene_threshold()[0] == pytest.approx(9.5)
+    # 10 cases per the community's own number of households is 10 cases: the same run.
+    m2, centre2 = _centre_run(f"institutions.regional_centre.convene_per_households={hh}")
+    assert centre2.convene_threshold()[0] == 10.0
     assert centre2.convened == centre.convened
     assert json.dumps(m2.summary(), sort_keys=True, default=str) == json.dumps(m.summary(), sort_keys=True, default=str)
-    # Where set it replaces convene_at: a low one convenes more, whatever convene_at says.
-    _, low = _centre_run(f"institutions.regional_centre.convene_per_1000_households={2.5 * 1000 / hh}",
-                         "institutions.regional_centre.convene_at=1000")
-    assert low.convened > centre.convened
+    # Per four times the households: a quarter of the queue, so it convenes more often.
+    _, low = _centre_run(f"institutions.regional_centre.convene_per_households={4 * hh}")
+    assert low.convene_threshold()[0] == pytest.approx(2.5) and low.convened > centre.convened
+    # convene_at still sets the level: 40 per the community's households convenes less.
+    _, high = _centre_run(f"institutions.regional_centre.convene_per_households={hh}",
+                          "institutions.regional_centre.convene_at=40")
+    assert high.convened < centre.convened
 
 
 def test_centre_threshold_per_household_scales_with_each_communitys_households():
     sc = scenario_from_dict({"regime": "hybrid", "seed": 1, "steps": 20,
                              "population": {"communities": 3, "households": 1500, "people": 3600,
                                             "size_variation": 0.3},
-                             "institutions": {"regional_centre": {"convene_per_1000_households": 5.0}},
+                             "institutions": {"regional_centre": {"convene_per_households": 1000}},
                              "timeline": [{"day": 10, "communities": [1],
-                                           "set": {"institutions.regional_centre.convene_per_1000_households": 0.0}}]})
+                                           "set": {"institutions.regional_centre.convene_per_households": 0}}]})
     m = GovernanceModel(scenario=sc, collect=False)
     centre = next(i for i in m.installed if i.name == "regional_centre")
     hh = m.structure.community_households
     assert len(set(hh.tolist())) == 3  # communities of different sizes
-    np.testing.assert_allclose(centre.convene_threshold(), 5.0 * hh / 1000.0)
+    np.testing.assert_allclose(centre.convene_threshold(), 10 * hh / 1000.0)
     m.run(15)  # community 1 back on the absolute threshold
-    np.testing.assert_allclose(centre.convene_threshold(), [5.0 * hh[0] / 1000.0, 10, 5.0 * hh[2] / 1000.0])
-    centre.s = centre.s.model_copy(update={"convene_per_1000_households": 0.1})
-    m.local_settings.pop(("regional_centre", "convene_per_1000_households"), None)
+    np.testing.assert_allclose(centre.convene_threshold(), [10 * hh[0] / 1000.0, 10, 10 * hh[2] / 1000.0])
+    centre.s = centre.s.model_copy(update={"convene_per_households": 100_000, "convene_at": 1})
+    m.local_settings.pop(("regional_centre", "convene_per_households"), None)
     assert (centre.convene_threshold() == 1.0).all()  # never below one waiting case, as convene_at

@@ -5,7 +5,7 @@ centre head resolves on the spot"; "the centre head answers and resolves residen
 on the spot within delegated powers"; "the government appraises regional-centre staff
 periodically". Each community has a centre with ``staff`` government-paid staff, who work
 cases at the ``centre`` level. When requests pile up (``convene_at`` open cases at the
-centre, or ``convene_per_1000_households`` per 1,000 households where that is set) the
+centre, or ``convene_at`` per ``convene_per_households`` households where that is set) the
 centre convenes residents (at most weekly), on top of the committee's monthly
 meeting; at every meeting the head takes up to ``head_cases_per_meeting`` of the
 attendees' open cases and resolves each with the centre's chance. Every ``appraisal_days``
@@ -36,9 +36,9 @@ class Settings(BaseModel):
     skill: Annotated[float, Field(ge=0.05, le=1.0)] = 0.9
     head_cases_per_meeting: Annotated[int, Field(ge=0, le=200)] = 8
     convene_at: Annotated[int, Field(ge=1, le=1000)] = 10
-    # Scale-free alternative: convene at this many open cases per 1,000 households of the
-    # community (0: off, ``convene_at`` applies; where > 0 it replaces ``convene_at``).
-    convene_per_1000_households: Annotated[float, Field(ge=0.0, le=1000.0)] = 0.0
+    # 0: ``convene_at`` is an absolute number of cases. Above 0: ``convene_at`` cases per this
+    # many households of the community (scale-free; 1,412 keeps the field-report community's).
+    convene_per_households: Annotated[int, Field(ge=0, le=100_000)] = 0
     appraisal_days: Annotated[int, Field(ge=30, le=3650)] = 180
     replace_below: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
 
@@ -50,7 +50,7 @@ class RegionalCentre(Institution):
     Settings = Settings
     per_community = True
     local_settings = frozenset({"staff", "case_time_share", "head_cases_per_meeting", "convene_at",
-                                "convene_per_1000_households", "appraisal_days", "replace_below"})
+                                "convene_per_households", "appraisal_days", "replace_below"})
 
     @classmethod
     def adjust_routing(cls, data):
@@ -92,15 +92,15 @@ class RegionalCentre(Institution):
 
     def convene_threshold(self):
         """Open cases at the centre at which it convenes residents: ``convene_at``, or where
-        ``convene_per_1000_households`` is set (> 0), that many per 1,000 of the community's
-        households, but at least one case, as ``convene_at`` (a scalar while it is the same
+        ``convene_per_households`` is set (> 0), ``convene_at`` per that many of the
+        community's households, but at least one case (a scalar while it is the same
         everywhere, else an array per community)."""
         at = self.val("convene_at")
-        per = self.val("convene_per_1000_households")
+        per = self.val("convene_per_households")
         if not np.any(per):
             return at
         per = np.asarray(per, dtype=float)
-        scaled = np.maximum(per * self.m.structure.community_households / 1000.0, 1.0)
+        scaled = np.maximum(at * self.m.structure.community_households / np.maximum(per, 1.0), 1.0)
         return np.where(per > 0, scaled, at)
 
     def at_meeting(self, c: int, attendees: np.ndarray, day: int) -> int:
