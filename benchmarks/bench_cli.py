@@ -9,9 +9,12 @@ from pathlib import Path
 from govsim import load_scenario
 from govsim.scenario import GovernanceScenario, ScenarioError
 
+ROOT = Path(__file__).resolve().parents[1]
+DISTRICT = ROOT / "scenarios" / "district.toml"  # the benchmarks' default scenario
 
-def scenario_options(ap: argparse.ArgumentParser, default: Path) -> None:
-    """Add ``--scenario``, ``--steps`` and ``--set`` to ``ap``."""
+
+def scenario_options(ap: argparse.ArgumentParser, default: Path = DISTRICT) -> None:
+    """Add ``--scenario`` (default: the district), ``--steps`` and ``--set`` to ``ap``."""
     ap.add_argument("--scenario", type=Path, default=default)
     ap.add_argument("--steps", type=int, default=None, help="days to run (default: the scenario's)")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

@@ -40,15 +40,12 @@ for _var in _THREAD_VARS:
 import argparse  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
 
-from bench_cli import load_scenario_from, scenario_options  # noqa: E402
+from bench_cli import ROOT, load_scenario_from, scenario_options  # noqa: E402
 from bench_numpy_limit import LimitInputs, numpy_limit  # noqa: E402
 
 from govsim import GovernanceModel, scenario_from_dict  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-DISTRICT = ROOT / "scenarios" / "district.toml"
 TARGET_TOTAL_S = 10.0
 TARGET_PEAK_MIB = 2048.0
 TARGET_LIMIT_RATIO = 1.3
@@ -61,7 +58,7 @@ def peak_rss_mib() -> float:
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    scenario_options(ap, DISTRICT)
+    scenario_options(ap)
     ap.add_argument("--timeline", action="store_true", help="add a council rollout in 25%% of communities at day 180")
     ap.add_argument("--no-limit", action="store_true", help="do not time the numpy limit")
     args = ap.parse_args(argv)

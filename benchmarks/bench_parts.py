@@ -20,15 +20,11 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS
 import argparse  # noqa: E402
 import time  # noqa: E402
 from collections import defaultdict  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 from bench_cli import load_scenario_from, scenario_options  # noqa: E402
 
 import govsim.model as model_module  # noqa: E402
 from govsim import GovernanceModel  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-DISTRICT = ROOT / "scenarios" / "district.toml"
 
 
 def _timed(acc: dict, label: str, f):
@@ -79,7 +75,7 @@ def parts(model: GovernanceModel, steps: int) -> tuple[float, dict[str, float]]:
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    scenario_options(ap, DISTRICT)
+    scenario_options(ap)
     args = ap.parse_args(argv)
     scenario = load_scenario_from(args)
     steps = scenario.steps if args.steps is None else args.steps
